@@ -72,12 +72,59 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class CollectorSettings:
+    """Collectors: where they stand, how hard they probe, how they publish."""
+
+    vantage: str = "local"
+    concurrency: int = 200
+    timeout_s: float = 10.0
+    #: Largest response body a probe reads (bytes); the rest is not fetched.
+    max_body_bytes: int = 2 << 20
+    #: Observations kept locally while Kafka is unreachable.
+    buffer_size: int = 100_000
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9108
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = 8514
+    syslog_port: int = 5514
+    #: Per-system ingest tokens as "system-id=token,..." (never logged).
+    ingest_tokens: str = field(default="", metadata=SECRET)
+    baseline_dir: str = field(default_factory=lambda: _home(".local", "state", "ssa", "baselines"))
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The streaming engine (Faust worker)."""
+
+    rules: str = "rules"
+    inventory: str = "inventory"
+    app_id: str = "ssa-engine"
+    data_dir: str = field(default_factory=lambda: _home(".local", "state", "ssa", "engine"))
+    web_port: int = 6066
+    web_host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """The notifier: routes and delivery."""
+
+    routes: str = "notify/routes.yaml"
+    grafana_url: str = "http://127.0.0.1:3000"
+    max_attempts: int = 8
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of ssa, grouped by the part that uses it."""
 
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     topics: TopicSettings = field(default_factory=TopicSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    collectors: CollectorSettings = field(default_factory=CollectorSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     def __repr__(self) -> str:
         return f"Settings({redacted(self)!r})"

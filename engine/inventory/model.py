@@ -79,6 +79,8 @@ class Asset:
     #: DNS answers the dns probe compares with (addresses or CNAME targets).
     expected_addresses: tuple[str, ...] = ()
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    #: Assets this one sits behind (a website behind a fixed IP): their outage inhibits ours.
+    depends_on: tuple[str, ...] = ()
     #: Probe-specific options, e.g. {"http": {"expect_status": [200]}, "tcp": {"ports": [22]}}.
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -122,6 +124,7 @@ class Asset:
                 {"start": format_time(w.start), "end": format_time(w.end), "reason": w.reason}
                 for w in self.maintenance
             ],
+            "depends_on": list(self.depends_on),
             "options": {k: dict(v) for k, v in self.options.items()},
         }
 
@@ -146,6 +149,7 @@ class Asset:
                 MaintenanceWindow(parse_time(w["start"]), parse_time(w["end"]), w.get("reason", ""))
                 for w in d.get("maintenance", ())
             ),
+            depends_on=tuple(d.get("depends_on", ())),
             options=d.get("options", {}),
         )
 

@@ -1,0 +1,1 @@
+"""Alert handling: lifecycle, silences, maintenance, inhibition."""
