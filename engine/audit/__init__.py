@@ -1,0 +1,1 @@
+"""Audit: the hash-chained alert ledger, replay, export and reports."""
