@@ -97,6 +97,16 @@ class Asset:
         return addr
 
     @property
+    def partition_key(self) -> str:
+        """The Kafka key of this asset's observations.
+
+        An asset that sits behind another (``depends_on``) is keyed by that one,
+        so both land on the same partition and engine worker: inhibition ("the
+        host is down, mute the sites behind it") then needs no cross-worker state.
+        """
+        return self.depends_on[0] if self.depends_on else self.id
+
+    @property
     def interval(self) -> float:
         """Seconds between probes: the asset's own, or the default for its criticality."""
         return self.interval_s or DEFAULT_INTERVAL_S.get(self.criticality, 120.0)
