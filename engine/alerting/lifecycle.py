@@ -1,0 +1,405 @@
+"""The alert lifecycle: findings and operator controls in, Alert events out.
+
+``AlertLifecycle`` is pure and runs on event time: no clock, no Kafka. The
+stream app, replay and tests drive it with the same three calls:
+
+- ``on_finding(f)``: a match opens an alert (``firing``, new fingerprint or a
+  new episode of a resolved one); a resolve finding resolves it.
+- ``on_control(c)``: ``ack``/``unack`` (target = fingerprint), ``fixed``
+  (resolve now), ``silence`` / ``expire_silence`` (target = silence id).
+- ``tick(now)``: whatever falls due by event time ``now``: quiet-period
+  resolution (``policy.resolve_after_s`` without a match), release of flap
+  holds, silences and maintenance windows starting or ending.
+
+Each call first ticks to its own event time, so one ordered stream of
+findings and controls gives the same alerts however often the driver ticks in
+between. Every due item is handled at its own time (a quiet alert resolves at
+``last_match + resolve_after_s``), not at the tick's.
+
+Choices (documented because they shape the record):
+- **Every state change is one Alert event** with ``seq`` + 1: fire, ack,
+  unack, resolve, and a change of ``suppressed_by`` while active (so the
+  notifier learns that a silence ended on a still-firing alert).
+- **A re-match of an active alert emits nothing.** It refreshes evidence,
+  explanation and sources in the record (the API shows them; the next event
+  carries them). One Alert per observation would flood the ledger and the
+  notifier with copies of the same fact.
+- **Flap damping**: a resolution that would follow ``flap_max_changes`` or
+  more changes within ``flap_window_s`` is held: the alert stays firing,
+  marked ``flapping``, and resolves only once no finding arrived for the
+  window. New matches are never held back.
+- **Suppressed alerts are still recorded** with ``suppressed=True`` and
+  ``suppressed_by`` (``silence:<id>``, ``maintenance``,
+  ``inhibited:<fingerprint>``); the notifier skips them.
+
+State lives in the given ``StateStore`` under ``alert/<fingerprint>``,
+``silence/<id>`` and ``meta`` as JSON-able dicts. Resolved records are kept:
+the fingerprint's ``seq`` must continue in the next episode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.alerting.fingerprint import fingerprint
+from engine.alerting.inhibition import InhibitSource, inhibited_by
+from engine.alerting.maintenance import in_maintenance, next_boundary
+from engine.alerting.policy import AlertPolicy
+from engine.alerting.record import AlertRecord
+from engine.alerting.silences import AlertLabels, Silence, silence_from_control
+from engine.errors import EventError
+from engine.events import Alert, Control, Finding, format_time, parse_time
+from engine.inventory.model import Asset, Inventory
+from engine.store import StateStore
+
+EVIDENCE_LIMIT = 50
+SOURCES_LIMIT = 20
+#: Silences that ended longer ago than this are dropped from the store.
+SILENCE_RETENTION = timedelta(days=7)
+
+_ALERT = "alert/"
+_SILENCE = "silence/"
+_META = "meta"
+
+
+class AlertLifecycle:
+    """Turns findings and controls into Alert events; state in a StateStore."""
+
+    def __init__(
+        self,
+        policies: Mapping[str, AlertPolicy],
+        store: StateStore,
+        inventory: Inventory | None = None,
+    ) -> None:
+        self._policies = dict(policies)
+        self._store = store
+        self._inventory = inventory
+
+    # ------------------------------------------------------------------ config
+
+    def set_policies(self, policies: Mapping[str, AlertPolicy]) -> None:
+        """Use a reloaded rule set's policies from now on."""
+        self._policies = dict(policies)
+
+    def set_inventory(self, inventory: Inventory | None) -> None:
+        """Use a new inventory (maintenance windows, tags, dependencies)."""
+        self._inventory = inventory
+        meta = self._meta()
+        meta["next_due"] = _fmt(self._next_due(_parse(meta["clock"])))
+        self._store[_META] = meta
+
+    # ----------------------------------------------------------------- queries
+
+    def record(self, fp: str) -> AlertRecord | None:
+        d = self._store.get(_ALERT + fp)
+        return AlertRecord.from_dict(d) if d is not None else None
+
+    def records(self) -> list[AlertRecord]:
+        """Every alert record, in fingerprint order."""
+        keys = sorted(k for k in self._store.keys() if str(k).startswith(_ALERT))
+        return [AlertRecord.from_dict(self._store.get(k)) for k in keys]
+
+    def silences(self) -> list[Silence]:
+        """Every stored silence (pending, active or recently ended), by start."""
+        keys = [k for k in self._store.keys() if str(k).startswith(_SILENCE)]
+        out = [Silence.from_dict(self._store.get(k)) for k in keys]
+        return sorted(out, key=lambda s: (s.starts_at, s.id))
+
+    def silence(self, sid: str) -> Silence | None:
+        d = self._store.get(_SILENCE + sid)
+        return Silence.from_dict(d) if d is not None else None
+
+    @property
+    def clock(self) -> datetime | None:
+        """The latest event time this lifecycle has processed."""
+        return _parse(self._meta()["clock"])
+
+    # ------------------------------------------------------------------ inputs
+
+    def on_finding(self, f: Finding) -> list[Alert]:
+        """Apply one finding; the Alert events it causes, in order."""
+        out = self.tick(f.at)
+        fp = fingerprint(f.rule, f.asset, f.group)
+        rec = self.record(fp)
+        if f.kind == "match":
+            if rec is not None and rec.active:
+                _absorb(rec, f)
+                rec.pending_resolve = False
+                rec.last_match_at = max(rec.last_match_at, f.at)
+                self._save(rec)
+            else:
+                out += self._fire(rec, f)
+        elif rec is not None and rec.active:
+            _absorb(rec, f)
+            out += self._resolve(rec, f.at)
+        self._advance(f.at, fp)
+        return out
+
+    def on_control(self, c: Control) -> list[Alert]:
+        """Apply one operator control; ``EventError`` if its data is invalid."""
+        silence = silence_from_control(c) if c.kind == "silence" else None
+        if c.kind in ("ack", "unack", "fixed", "expire_silence") and not c.target:
+            raise EventError("control", "target", f"{c.kind} needs a target")
+        out = self.tick(c.at)
+        rec = self.record(c.target) if c.kind in ("ack", "unack", "fixed") and c.target else None
+        if rec is not None and rec.active:
+            if c.kind == "ack" and rec.state == "firing":
+                rec.state, rec.actor = "acknowledged", c.actor
+                out.append(self._emit(rec, c.at))
+            elif c.kind == "unack" and rec.state == "acknowledged":
+                rec.state, rec.actor = "firing", c.actor
+                out.append(self._emit(rec, c.at))
+            elif c.kind == "fixed":
+                out += self._resolve(rec, c.at, actor=c.actor, force=True)
+        if silence is not None and self.silence(silence.id) is None:
+            self._store[_SILENCE + silence.id] = silence.to_dict()
+            out += self._refresh(c.at)
+        if c.kind == "expire_silence" and c.target:
+            s = self.silence(c.target)
+            if s is not None and s.end > c.at:
+                self._store[_SILENCE + s.id] = replace(s, expired_at=c.at).to_dict()
+                out += self._refresh(c.at)
+        self._advance(c.at, c.target, silence)
+        return out
+
+    def tick(self, now: datetime) -> list[Alert]:
+        """Handle everything due by event time ``now``, each at its own time."""
+        meta = self._meta()
+        clock, due = _parse(meta["clock"]), _parse(meta["next_due"])
+        out: list[Alert] = []
+        while due is not None and due <= now:
+            out += self._step(due)
+            clock = due if clock is None else max(clock, due)
+            due = self._next_due(clock)
+        meta["clock"] = _fmt(now if clock is None else max(clock, now))
+        meta["next_due"] = _fmt(due)
+        self._store[_META] = meta
+        return out
+
+    # ------------------------------------------------------------- transitions
+
+    def _fire(self, old: AlertRecord | None, f: Finding) -> list[Alert]:
+        pol = self._policy(f.rule, f.severity, f.risk_weight, f.tags)
+        rec = AlertRecord(
+            fingerprint=fingerprint(f.rule, f.asset, f.group),
+            rule=f.rule,
+            rule_version=f.rule_version,
+            asset=f.asset,
+            unit=f.unit,
+            severity=f.severity,
+            title=f.title,
+            state="firing",
+            seq=old.seq if old else 0,
+            started_at=f.at,
+            at=f.at,
+            last_match_at=f.at,
+            last_activity_at=f.at,
+            group=dict(f.group),
+            risk_weight=pol.risk_weight if f.rule in self._policies else f.risk_weight,
+            tags=tuple(f.tags) or pol.tags,
+            explanation=f.explanation,
+            evidence=tuple(f.evidence)[-EVIDENCE_LIMIT:],
+            sources=tuple(f.sources)[-SOURCES_LIMIT:],
+            changes=(*_recent(old.changes if old else (), f.at, pol), f.at),
+        )
+        rec.suppressed_by = self._suppression(rec, f.at, self._sources())
+        out = [self._emit(rec, f.at)]
+        if pol.inhibits:
+            out += self._refresh(f.at)
+        return out
+
+    def _resolve(
+        self, rec: AlertRecord, t: datetime, *, actor: str | None = None, force: bool = False
+    ) -> list[Alert]:
+        pol = self._policy(rec.rule, rec.severity, rec.risk_weight, rec.tags)
+        recent = _recent(rec.changes, t, pol)
+        if not force and len(recent) >= pol.flap_max_changes:
+            rec.flapping = rec.pending_resolve = True
+            self._save(rec)
+            return []
+        rec.state, rec.resolved_at, rec.actor = "resolved", t, actor
+        rec.changes = (*recent, t)
+        rec.flapping = rec.pending_resolve = False
+        rec.suppressed_by = self._suppression(rec, t, self._sources())
+        out = [self._emit(rec, t)]
+        if pol.inhibits:
+            out += self._refresh(t)
+        return out
+
+    def _step(self, t: datetime) -> list[Alert]:
+        """Handle the items due at ``t``: quiet resolution, flap release, boundaries."""
+        out: list[Alert] = []
+        for rec in self._active():
+            pol = self._policy(rec.rule, rec.severity, rec.risk_weight, rec.tags)
+            release = rec.last_activity_at + timedelta(seconds=pol.flap_window_s)
+            quiet = _quiet_deadline(rec, pol)
+            if rec.flapping and release <= t:
+                rec.flapping = False
+                quiet = _quiet_deadline(rec, pol)
+                if rec.pending_resolve or (quiet is not None and quiet <= release):
+                    out += self._resolve(rec, release, force=True)
+                else:
+                    self._save(rec)
+            elif not rec.flapping and quiet is not None and quiet <= t:
+                out += self._resolve(rec, quiet)
+        for s in self.silences():
+            if s.end + SILENCE_RETENTION <= t:
+                del self._store[_SILENCE + s.id]
+        return out + self._refresh(t)
+
+    def _refresh(self, t: datetime) -> list[Alert]:
+        """Re-mark every active alert's suppression at ``t``; emit the changes."""
+        out = []
+        sources = self._sources()
+        silences = [s for s in self.silences() if s.active(t)]
+        for rec in self._active():
+            by = self._suppression(rec, t, sources, silences)
+            if by != rec.suppressed_by:
+                rec.suppressed_by = by
+                out.append(self._emit(rec, t))
+        return out
+
+    def _emit(self, rec: AlertRecord, t: datetime) -> Alert:
+        rec.seq += 1
+        rec.at = t
+        self._save(rec)
+        return rec.to_alert()
+
+    # ------------------------------------------------------------- suppression
+
+    def _suppression(
+        self,
+        rec: AlertRecord,
+        t: datetime,
+        sources: list[InhibitSource],
+        silences: list[Silence] | None = None,
+    ) -> tuple[str, ...]:
+        labels = self._labels(rec)
+        if silences is None:
+            silences = [s for s in self.silences() if s.active(t)]
+        by = sorted(f"silence:{s.id}" for s in silences if s.matches(labels))
+        if in_maintenance(self._asset(rec.asset), t):
+            by.append("maintenance")
+        if rec.active:
+            hits = inhibited_by(rec.fingerprint, labels, sources, self._depends_on)
+            by += [f"inhibited:{fp}" for fp in hits]
+        return tuple(by)
+
+    def _sources(self) -> list[InhibitSource]:
+        out = []
+        for rec in self._active():
+            pol = self._policies.get(rec.rule)
+            if pol is not None and pol.inhibits:
+                out.append(InhibitSource(rec.fingerprint, self._labels(rec), pol.inhibits))
+        return out
+
+    def _labels(self, rec: AlertRecord) -> AlertLabels:
+        asset = self._asset(rec.asset)
+        tags = tuple(sorted(set(rec.tags) | set(asset.tags if asset else ())))
+        return AlertLabels(rec.rule, rec.asset, rec.unit, rec.severity, tags)
+
+    def _depends_on(self, asset_id: str) -> tuple[str, ...]:
+        asset = self._asset(asset_id)
+        return asset.depends_on if asset else ()
+
+    def _asset(self, asset_id: str) -> Asset | None:
+        return self._inventory.assets.get(asset_id) if self._inventory else None
+
+    # ---------------------------------------------------------------- schedule
+
+    def _next_due(self, after: datetime | None) -> datetime | None:
+        """The earliest time something is due after ``after`` (deadlines may be overdue)."""
+        candidates: list[datetime] = []
+        assets = []
+        for rec in self._active():
+            pol = self._policy(rec.rule, rec.severity, rec.risk_weight, rec.tags)
+            candidates += _deadlines(rec, pol)
+            if (a := self._asset(rec.asset)) is not None:
+                assets.append(a)
+        for s in self.silences():
+            bounds = (s.starts_at, s.end, s.end + SILENCE_RETENTION)
+            candidates += [t for t in bounds if after is None or t > after]
+        if after is not None and (b := next_boundary(assets, after)) is not None:
+            candidates.append(b)
+        return min(candidates, default=None)
+
+    def _advance(self, t: datetime, fp: str | None = None, silence: Silence | None = None) -> None:
+        """Move the clock to ``t`` and bring forward ``next_due`` for what just changed."""
+        meta = self._meta()
+        clock = _parse(meta["clock"])
+        clock = t if clock is None else max(clock, t)
+        due = _parse(meta["next_due"])
+        candidates = [] if due is None else [due]
+        rec = self.record(fp) if fp else None
+        if rec is not None and rec.active:
+            pol = self._policy(rec.rule, rec.severity, rec.risk_weight, rec.tags)
+            candidates += _deadlines(rec, pol)
+            asset = self._asset(rec.asset)
+            if asset is not None and (b := next_boundary([asset], clock)) is not None:
+                candidates.append(b)
+        if silence is not None:
+            bounds = (silence.starts_at, silence.end, silence.end + SILENCE_RETENTION)
+            candidates += [x for x in bounds if x > clock]
+        meta["clock"] = _fmt(clock)
+        meta["next_due"] = _fmt(min(candidates, default=None))
+        self._store[_META] = meta
+
+    # ------------------------------------------------------------------- store
+
+    def _policy(
+        self, rule: str, severity: str, risk_weight: float, tags: tuple[str, ...]
+    ) -> AlertPolicy:
+        """The rule's policy, or defaults for a rule no longer loaded."""
+        pol = self._policies.get(rule)
+        return pol or AlertPolicy(rule=rule, severity=severity, risk_weight=risk_weight, tags=tags)
+
+    def _active(self) -> list[AlertRecord]:
+        return [r for r in self.records() if r.active]
+
+    def _save(self, rec: AlertRecord) -> None:
+        self._store[_ALERT + rec.fingerprint] = rec.to_dict()
+
+    def _meta(self) -> dict[str, Any]:
+        meta = self._store.get(_META)
+        return dict(meta) if meta else {"clock": None, "next_due": None}
+
+
+def _absorb(rec: AlertRecord, f: Finding) -> None:
+    """Fold a finding's evidence into an active record (no event)."""
+    seen = set(rec.evidence)
+    rec.evidence = (*rec.evidence, *(e for e in f.evidence if e not in seen))[-EVIDENCE_LIMIT:]
+    rec.sources = (*rec.sources, *f.sources)[-SOURCES_LIMIT:]
+    if f.explanation:
+        rec.explanation = f.explanation
+    if f.kind == "match":
+        rec.title, rec.severity, rec.rule_version = f.title, f.severity, f.rule_version
+    rec.last_activity_at = max(rec.last_activity_at, f.at)
+
+
+def _recent(changes: tuple[datetime, ...], t: datetime, pol: AlertPolicy) -> tuple[datetime, ...]:
+    start = t - timedelta(seconds=pol.flap_window_s)
+    return tuple(c for c in changes if c > start)
+
+
+def _quiet_deadline(rec: AlertRecord, pol: AlertPolicy) -> datetime | None:
+    if pol.resolve_after_s is None or rec.pending_resolve:
+        return None
+    return rec.last_match_at + timedelta(seconds=pol.resolve_after_s)
+
+
+def _deadlines(rec: AlertRecord, pol: AlertPolicy) -> list[datetime]:
+    if rec.flapping:
+        return [rec.last_activity_at + timedelta(seconds=pol.flap_window_s)]
+    quiet = _quiet_deadline(rec, pol)
+    return [quiet] if quiet is not None else []
+
+
+def _fmt(t: datetime | None) -> str | None:
+    return format_time(t) if t is not None else None
+
+
+def _parse(s: str | None) -> datetime | None:
+    return parse_time(s) if s is not None else None

@@ -1,0 +1,117 @@
+"""The lifecycle's state of one alert (one fingerprint), as plain data.
+
+An ``AlertRecord`` is what the lifecycle keeps per fingerprint in its
+``StateStore`` (``to_dict``/``from_dict`` give the JSON-able form a Faust
+table holds). It spans episodes: a resolved alert that matches again opens a
+new episode under the same fingerprint and its ``seq`` keeps counting.
+``to_alert`` turns the record into the Alert event of its latest change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.alerting.silences import AlertLabels
+from engine.events import Alert, SourceOffset, format_time, parse_time
+
+ACTIVE: tuple[str, ...] = ("firing", "acknowledged")
+
+_TIMES = ("started_at", "at", "last_match_at", "last_activity_at", "resolved_at")
+
+
+@dataclass(slots=True)
+class AlertRecord:
+    """Everything the lifecycle knows about one fingerprint."""
+
+    fingerprint: str
+    rule: str
+    rule_version: str
+    asset: str
+    unit: str
+    severity: str
+    title: str
+    state: str
+    seq: int
+    #: Start of the current episode.
+    started_at: datetime
+    #: Event time of the latest emitted change.
+    at: datetime
+    #: Event time of the latest match (drives quiet-period resolution).
+    last_match_at: datetime
+    #: Event time of the latest match or resolve finding (drives flap release).
+    last_activity_at: datetime
+    resolved_at: datetime | None = None
+    group: dict[str, str] = field(default_factory=dict)
+    risk_weight: float = 0.0
+    tags: tuple[str, ...] = ()
+    explanation: str = ""
+    evidence: tuple[str, ...] = ()
+    sources: tuple[SourceOffset, ...] = ()
+    suppressed_by: tuple[str, ...] = ()
+    actor: str | None = None
+    #: Event times of the state changes (fire, resolve) inside the flap window.
+    changes: tuple[datetime, ...] = ()
+    #: Flap damping holds the alert firing; ``pending_resolve``: a resolution waits for release.
+    flapping: bool = False
+    pending_resolve: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+    @property
+    def labels(self) -> AlertLabels:
+        return AlertLabels(self.rule, self.asset, self.unit, self.severity, self.tags)
+
+    def to_alert(self) -> Alert:
+        """The Alert event for this record's latest change (hashes left to the ledger)."""
+        return Alert(
+            fingerprint=self.fingerprint,
+            seq=self.seq,
+            state=self.state,
+            rule=self.rule,
+            rule_version=self.rule_version,
+            asset=self.asset,
+            unit=self.unit,
+            severity=self.severity,
+            title=self.title,
+            at=self.at,
+            started_at=self.started_at,
+            explanation=self.explanation,
+            evidence=self.evidence,
+            group=dict(self.group),
+            risk_weight=self.risk_weight,
+            tags=self.tags,
+            suppressed=bool(self.suppressed_by),
+            suppressed_by=self.suppressed_by,
+            actor=self.actor,
+            sources=self.sources,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for the state store."""
+        d = asdict(self)
+        for k in _TIMES:
+            d[k] = format_time(d[k]) if d[k] is not None else None
+        d["changes"] = [format_time(t) for t in self.changes]
+        d["evidence"] = list(self.evidence)
+        d["tags"] = list(self.tags)
+        d["suppressed_by"] = list(self.suppressed_by)
+        d["sources"] = [[s.topic, s.partition, s.offset] for s in self.sources]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AlertRecord:
+        """Rebuild a record stored by ``to_dict``."""
+        v = dict(d)
+        for k in _TIMES:
+            v[k] = parse_time(v[k]) if v.get(k) is not None else None
+        v["changes"] = tuple(parse_time(t) for t in v.get("changes", ()))
+        v["evidence"] = tuple(v.get("evidence", ()))
+        v["tags"] = tuple(v.get("tags", ()))
+        v["suppressed_by"] = tuple(v.get("suppressed_by", ()))
+        v["sources"] = tuple(SourceOffset(t, p, o) for t, p, o in v.get("sources", ()))
+        v["group"] = dict(v.get("group", {}))
+        return cls(**v)
