@@ -1,0 +1,115 @@
+"""``ssa demo-city``: run only the simulated city and write its inventory (for manual use).
+
+The city comes up on loopback, writes ``DIR/inventory.yaml``, plays its
+scenario at ``--speed`` and keeps serving until Ctrl-C or ``--duration``.
+Run collectors against the inventory it prints, e.g.
+``ssa collect --inventory DIR/inventory.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from engine.demo.city import City, CityConfig
+from engine.demo.pusher import IngestTarget
+from engine.demo.scenario import DEFAULT_SPEED
+from engine.errors import ConfigError
+from engine.settings import Settings
+
+#: The system that pushes failed logins in the default scenario.
+PUSHING_SYSTEM = "idp"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo-city", help="run the simulated city on loopback and write its inventory"
+    )
+    p.add_argument("--dir", default="demo-city", help="work folder (inventory, certificates)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_SPEED,
+        help=f"how many times faster than real time the scenario plays "
+        f"(default {DEFAULT_SPEED:g}: 30 city minutes in 2 minutes)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: run until Ctrl-C)",
+    )
+    p.add_argument(
+        "--ingest-url",
+        default=None,
+        help="where the city's systems push events "
+        "(default: the collectors' ingest endpoint from the settings)",
+    )
+    p.add_argument(
+        "--ingest-token",
+        default=None,
+        help=f"token of the pushing system (default: {PUSHING_SYSTEM}'s from "
+        "collectors.ingest_tokens)",
+    )
+    p.add_argument(
+        "--host-net",
+        default="",
+        help="first three octets of the hosts' loopback block, e.g. 127.77.0 "
+        "(default: a random one)",
+    )
+    p.add_argument("--dns-port", type=int, default=0, help="DNS server port (default: free)")
+    p.add_argument(
+        "--webhook-port", type=int, default=0, help="webhook receiver port (default: free)"
+    )
+    p.set_defaults(func=demo_city_cmd)  # fmt: skip
+
+
+def ingest_target(args: argparse.Namespace, settings: Settings) -> IngestTarget:
+    """Where the pushing system sends events: the flags, else the collectors' settings."""
+    c = settings.collectors
+    url = args.ingest_url or f"http://{c.ingest_host}:{c.ingest_port}/ingest/{PUSHING_SYSTEM}"
+    token = args.ingest_token
+    if token is None:
+        tokens = dict(pair.split("=", 1) for pair in c.ingest_tokens.split(",") if "=" in pair)
+        token = tokens.get(PUSHING_SYSTEM, "")
+    return IngestTarget(url, token.strip(), PUSHING_SYSTEM)
+
+
+def demo_city_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    if args.speed <= 0:
+        raise ConfigError(f"--speed must be positive, got {args.speed}")
+    config = CityConfig(
+        work_dir=Path(args.dir),
+        speed=args.speed,
+        host_net=args.host_net,
+        dns_port=args.dns_port,
+        ingest=ingest_target(args, settings),
+        webhook_port=args.webhook_port,
+    )
+    return asyncio.run(_run(config, args.duration))
+
+
+async def _run(config: CityConfig, duration: float | None) -> int:
+    async with City(config) as city:
+        print(city.summary(), flush=True)
+        length = config.scenario.real_length(config.speed)
+        print(f"playing the scenario: {len(config.scenario.steps)} steps in {length:.0f}s "
+              f"(speed {config.speed:g}); Ctrl-C stops", flush=True)  # fmt: skip
+        play = asyncio.ensure_future(city.play())
+        try:
+            if duration is None:
+                await play
+                await asyncio.Event().wait()  # keep serving until Ctrl-C
+            else:
+                await asyncio.sleep(duration)
+        finally:
+            play.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await play
+            received = len(city.webhook.received) if city.webhook else 0
+            print(f"city stopped: {len(city.happened)} scenario steps played, "
+                  f"{received} notifications received", flush=True)  # fmt: skip
+    return 0
