@@ -5,8 +5,9 @@ were started (``Layout``: ports, the host block, the DNS server, the CA file)
 into the ``units:``/``assets:`` document of DESIGN.md; ``write_inventory``
 writes it as YAML for ``ssa inventory sync`` and ``ssa collect``. Websites are
 reached at their loopback URL and trust the demo CA through the ``ca_file``
-option; their DNS names are asked of the city's own DNS server through the
-``dns`` probe's ``name`` and ``nameservers`` options.
+option of the http and tls probes; the DNS names of the key sites are assets
+of their own (``<site>-domain``) whose dns probe asks the city's DNS server
+(the ``nameserver`` and ``port`` options).
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def inventory_document(plan: CityPlan, layout: Layout) -> dict[str, Any]:
         }
         for u in plan.units
     ]
-    assets = [_site(s, layout) for s in plan.sites] + [_host(h, layout) for h in plan.hosts]
+    assets = [_site(s, layout) for s in plan.sites]
+    assets += [_domain(s, layout) for s in plan.sites if s.key]
+    assets += [_host(h, layout) for h in plan.hosts]
     return {"units": units, "assets": assets}
 
 
@@ -94,20 +97,28 @@ def _common(spec: SiteSpec | HostSpec, layout: Layout) -> dict[str, Any]:
 def _site(s: SiteSpec, layout: Layout) -> dict[str, Any]:
     d = _common(s, layout)
     d["url"] = layout.site_url(s)
-    probes = ["http", "dns", "content"]
-    options: dict[str, Any] = {
-        "dns": {"name": s.hostname, "nameservers": [layout.dns_address]},
-    }
-    if s.https:
-        probes.insert(1, "tls")
-        options["http"] = {"ca_file": layout.ca_file}
-        options["content"] = {"ca_file": layout.ca_file}
-        options["tls"] = {"ca_file": layout.ca_file, "server_name": s.hostname}
-    d["probes"] = probes
-    d["expected_addresses"] = [layout.site_host]
+    d["probes"] = ["http", "tls", "content"] if s.https else ["http", "content"]
     if s.depends_on:
         d["depends_on"] = list(s.depends_on)
-    d["options"] = options
+    if s.https:
+        d["options"] = {"http": {"ca_file": layout.ca_file}, "tls": {"ca_file": layout.ca_file}}
+    return _ordered(d)
+
+
+def _domain(s: SiteSpec, layout: Layout) -> dict[str, Any]:
+    """The site's DNS name as its own asset, asked of the city's DNS server.
+
+    The site itself is reached by its loopback address (nothing resolves the
+    city's names but the city's DNS server), so the name is watched apart.
+    """
+    d = _common(s, layout)
+    d["id"] = f"{s.id}-domain"
+    d["name"] = f"{s.name}域名"
+    d["url"] = f"{'https' if s.https else 'http'}://{s.hostname}/"
+    d["probes"] = ["dns"]
+    d["expected_addresses"] = [layout.site_host]
+    host, _, port = layout.dns_address.rpartition(":")
+    d["options"] = {"dns": {"nameserver": host, "port": int(port)}}
     return _ordered(d)
 
 
