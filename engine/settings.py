@@ -113,6 +113,14 @@ class NotifySettings:
     max_attempts: int = 8
     backoff_base_s: float = 1.0
     backoff_max_s: float = 300.0
+    #: How far back the notifier re-reads alerts and controls on start (the
+    #: delivery log is always read whole, so nothing confirmed is sent again).
+    replay_window_s: float = 7 * 86400.0
+    #: Where the notifier serves /metrics.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9109
+    #: Who `ssa rectify ack|fixed` records as the actor when --actor is not given.
+    actor: str = "cli"
 
 
 @dataclass(frozen=True)
