@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.collectors.conftest import TcpProxy, read_observations
 from collectors.metrics import CollectorMetrics, sample
 from collectors.probes.base import ProbeConfig
 from collectors.publisher import Publisher
@@ -16,6 +15,7 @@ from engine.broker.local import free_port
 from engine.events import Observation
 from engine.inventory.model import Asset
 from engine.settings import Settings
+from tests.collectors.conftest import TcpProxy, read_observations
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
@@ -65,7 +65,8 @@ def test_buffers_while_unreachable_then_delivers(
     sent = observations(5)
     for obs in sent:
         pub.publish(obs)
-    assert wait_for(lambda: (sample(metrics.registry, "ssa_collector_publish_errors_total") or 0) >= 2, 10)
+    errors = "ssa_collector_publish_errors_total"
+    assert wait_for(lambda: (sample(metrics.registry, errors) or 0) >= 2, 10)
     assert pub.buffered() == 5 and pub.delivered == 0
     assert sample(metrics.registry, "ssa_collector_buffer_size") == 5
 

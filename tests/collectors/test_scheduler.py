@@ -73,7 +73,8 @@ async def test_a_hanging_target_never_delays_another(servers: tuple[TcpServer, T
     assert len(quick) >= 6, len(quick)
     gaps = [b - a for a, b in zip([start, *quick], quick, strict=False)]
     assert max(gaps) < 0.7, gaps  # ~0.3s interval (+ jitter), never the hang's 0.8s backstop
-    assert all(o.ok and o.data["banner"].startswith("SSH-2.0") for _, o in seen if o.asset == "quick")
+    quick_obs = [o for _, o in seen if o.asset == "quick"]
+    assert all(o.ok and o.data["banner"].startswith("SSH-2.0") for o in quick_obs)
     assert hung and all(not o.ok and o.error == "timed out after 0.5s" for o in hung)
     assert all(0.75 <= o.duration_s < 1.2 for o in hung)
 
@@ -124,5 +125,8 @@ async def test_a_raising_probe_and_an_unknown_probe_become_failures() -> None:
     s = Scheduler({"broken": broken}, ProbeConfig(), seen.append, timeout=1.0)
     a = Asset(id="x", unit="u", kind="ip", address="127.0.0.1", probes=("broken", "gone"))
     obs = [await s.run_probe(a, "broken"), await s.run_probe(a, "gone")]
-    assert [o.error for o in obs] == ["probe error: RuntimeError: bug", "no probe named 'gone' here"]
+    assert [o.error for o in obs] == [
+        "probe error: RuntimeError: bug",
+        "no probe named 'gone' here",
+    ]
     assert not any(o.ok for o in obs)
