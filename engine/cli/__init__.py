@@ -15,18 +15,21 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from engine.cli import (
+    audit_cmd,
     config_cmd,
     demo_city_cmd,
     inventory_cmd,
     kafka_cmd,
     notify_cmd,
+    rules_cmd,
     topics_cmd,
 )
 from engine.errors import SsaError
 from engine.settings import Settings
 
 GROUPS: tuple[ModuleType, ...] = (
-    kafka_cmd, topics_cmd, config_cmd, inventory_cmd, demo_city_cmd, notify_cmd
+    kafka_cmd, topics_cmd, config_cmd, inventory_cmd, demo_city_cmd, notify_cmd,
+    rules_cmd, audit_cmd,
 )
 
 

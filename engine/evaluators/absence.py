@@ -1,0 +1,105 @@
+"""absence: no observation of ``probe`` for an asset within ``for``.
+
+``step`` records, per asset, when the probe last reported (and from which
+collector and vantage) and when any *other* probe of the asset last
+reported. ``tick`` — driven by event time, the newest ``observed_at`` the
+engine has seen — raises a finding once the silence exceeds ``for`` and
+says which it is:
+
+- dead collector: the collector that used to report it sent nothing at all
+  for the whole period;
+- silent probe: other probes of the same asset still report;
+- dead target: the collector still reports other assets, but not this one.
+
+The finding is dated at the deadline (last seen + ``for``), so it does not
+depend on how often the engine ticks; the next observation resolves it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.durations import format_duration
+from engine.evaluators.base import (
+    Evaluator,
+    Param,
+    State,
+    StepResult,
+    TickEnv,
+    synthetic_ctx,
+)
+from engine.events import format_time
+from engine.ruleset.context import Ctx
+from engine.ruleset.model import CompiledRule
+
+
+def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
+    obs = c.obs
+    if obs.probe != rule.params["probe"]:
+        if state is not None and c.ts > state.get("o", 0.0):
+            state["o"] = c.ts
+        return state, []
+    if not rule.matches(c):
+        return state, []
+    fired = state is not None and state.get("f")
+    silent_for = c.ts - state["t"] if state is not None else 0.0
+    other = state.get("o", 0.0) if state is not None else 0.0
+    state = {"t": c.ts, "id": obs.id, "c": obs.collector, "v": obs.vantage, "u": obs.unit,
+             "f": 0, "o": other}
+    if not fired:
+        return state, []
+    why = f"{obs.probe} observations resumed after {format_duration(silent_for)} of silence"
+    return state, [rule.finding(c, kind="resolve", evidence=(obs.id,), explanation=why)]
+
+
+def tick(
+    rule: CompiledRule, state: dict[str, Any], now: float, env: TickEnv, key: str
+) -> StepResult:
+    period: float = rule.params["for"]
+    last = state["t"]
+    if state.get("f") or now - last <= period:
+        return state, []
+    probe = rule.params["probe"]
+    collector, vantage = state["c"], state["v"]
+    seen = env.collector_seen(collector)
+    if seen is None or now - seen > period:
+        cause, label = (
+            f"dead collector: collector {collector} ({vantage}) has sent nothing at all "
+            f"for {format_duration(now - (seen if seen is not None else last))}",
+            "dead collector",
+        )
+    elif state.get("o", 0.0) > last:
+        cause, label = (
+            f"silent probe: other probes of {key} still report, the {probe} probe does not",
+            "silent probe",
+        )
+    else:
+        cause, label = (
+            f"dead target: collector {collector} ({vantage}) still reports other assets "
+            f"but nothing about {key}",
+            "dead target",
+        )
+    state["f"] = 1
+    deadline = last + period
+    since = format_time(datetime.fromtimestamp(last, UTC))
+    why = f"no {probe} observation for {format_duration(period)} since {since}; {cause}"
+    c = synthetic_ctx(state, key, probe, env, deadline)
+    f = rule.finding(c, evidence=(state["id"],), explanation=why, at=deadline,
+                     title_suffix=f" ({label})")
+    return state, [f]
+
+
+EVALUATOR = Evaluator(
+    "absence",
+    step,
+    "no observation of `probe` for an asset within `for` (dead target vs dead collector)",
+    params={
+        "probe": Param("probe", required=True, doc="the probe that must keep reporting"),
+        "for": Param("duration", required=True, doc="how long a silence is tolerated"),
+    },
+    tick=tick,
+    condition_required=False,
+    supports_resolve=False,
+    supports_group_by=False,
+)

@@ -1,0 +1,146 @@
+"""The pure rule engine: observations in, findings out, state in a ``StateStore``.
+
+This is what the Faust agents, ``ssa replay``, the rule tests and the
+benchmarks call. It holds no clock and does no I/O: time is the
+observation's ``observed_at``; ``tick(now)`` is driven by the caller with
+event time (the newest ``observed_at`` seen, ``watermark``).
+
+State layout (one Faust table keyed like the observations works):
+``store[asset_id]`` is a dict ``{rule_id: rule_state}``; unit-scoped rules
+(sequence ``by: unit``) keep theirs under ``store["unit:" + unit_id]``;
+``store["_collectors"]`` maps each collector to when it last reported
+(written on ``tick``). Every value is plain JSON-able data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.events import Finding, Observation, SourceOffset
+from engine.inventory.model import Asset
+from engine.ruleset.context import Ctx
+from engine.ruleset.model import CompiledRule, RuleSet
+from engine.store import StateStore
+
+COLLECTORS_KEY = "_collectors"
+UNIT_PREFIX = "unit:"
+
+
+class RuleEngine:
+    """Evaluates one rule set over a stream of observations."""
+
+    def __init__(
+        self, ruleset: RuleSet, store: StateStore, assets: Mapping[str, Asset] | None = None
+    ) -> None:
+        self.ruleset = ruleset
+        self.store = store
+        self.assets: Mapping[str, Asset] = assets if assets is not None else {}
+        self.watermark: float = 0.0
+        seen = store.get(COLLECTORS_KEY)
+        self._collectors: dict[str, float] = dict(seen) if isinstance(seen, dict) else {}
+        rules = ruleset.enabled
+        self._any: tuple[CompiledRule, ...] = tuple(r for r in rules if r.probes is None)
+        probes = {p for r in rules if r.probes is not None for p in r.probes}
+        self._by_probe: dict[str, tuple[CompiledRule, ...]] = {
+            p: tuple(r for r in rules if r.probes is None or p in r.probes) for p in probes
+        }
+        self._tickers = tuple(r for r in rules if r.evaluator.tick is not None)
+
+    def process(self, obs: Observation, source: SourceOffset | None = None) -> list[Finding]:
+        """Run every rule that can see ``obs``; the findings, in rule order."""
+        c = Ctx(obs, self.assets.get(obs.asset), source)
+        ts = c.ts
+        if ts > self.watermark:
+            self.watermark = ts
+        if ts > self._collectors.get(obs.collector, 0.0):
+            self._collectors[obs.collector] = ts
+        findings: list[Finding] = []
+        store = self.store
+        key = obs.asset
+        state: dict[str, Any] | None = None
+        dirty = False
+        for rule in self._by_probe.get(obs.probe, self._any):
+            if rule.scope == "unit":
+                findings += self._unit_step(rule, c)
+                continue
+            if state is None:
+                state = store.get(key)
+                if state is None:
+                    state = {}
+            before = state.get(rule.id)
+            after, found = rule.evaluator.step(rule, before, c)
+            if after is not before or after is not None:
+                dirty = True
+                if after is None:
+                    state.pop(rule.id, None)
+                else:
+                    state[rule.id] = after
+            if found:
+                findings += found
+        if dirty and state is not None:
+            if state:
+                store[key] = state
+            elif key in store:
+                del store[key]
+        return findings
+
+    def _unit_step(self, rule: CompiledRule, c: Ctx) -> list[Finding]:
+        key = UNIT_PREFIX + c.obs.unit
+        state = self.store.get(key) or {}
+        after, found = rule.evaluator.step(rule, state.get(rule.id), c)
+        if after is None:
+            state.pop(rule.id, None)
+        else:
+            state[rule.id] = after
+        if state:
+            self.store[key] = state
+        elif key in self.store:
+            del self.store[key]
+        return found
+
+    def tick(self, now: datetime) -> list[Finding]:
+        """Let time-driven rules (absence, sequences) act at event time ``now``."""
+        t = now.timestamp()
+        if t > self.watermark:
+            self.watermark = t
+        self.store[COLLECTORS_KEY] = dict(self._collectors)
+        if not self._tickers:
+            return []
+        findings: list[Finding] = []
+        for key in sorted(k for k in self.store.keys() if k != COLLECTORS_KEY):
+            state = self.store.get(key)
+            if not isinstance(state, dict):
+                continue
+            changed = False
+            for rule in self._tickers:
+                rs = state.get(rule.id)
+                if not rs or (rule.scope == "unit") != key.startswith(UNIT_PREFIX):
+                    continue
+                assert rule.evaluator.tick is not None
+                after, found = rule.evaluator.tick(rule, rs, t, self, key)
+                changed = True
+                if after is None:
+                    del state[rule.id]
+                else:
+                    state[rule.id] = after
+                findings += found
+            if changed:
+                if state:
+                    self.store[key] = state
+                else:
+                    del self.store[key]
+        return findings
+
+    # -- TickEnv
+    def collector_seen(self, collector: str) -> float | None:
+        """When ``collector`` last reported anything (event time), if ever."""
+        return self._collectors.get(collector)
+
+    def asset(self, asset_id: str) -> Asset | None:
+        return self.assets.get(asset_id)
+
+    def tick_watermark(self) -> list[Finding]:
+        """``tick`` at the newest event time seen so far."""
+        return self.tick(datetime.fromtimestamp(self.watermark, UTC))

@@ -1,0 +1,220 @@
+"""Compile expression trees into Python closures, once, at load.
+
+A compiled expression is a function ``fn(ctx) -> value`` over a ``Ctx``
+(the observation and its asset). Absent fields are ``None``; every
+comparison with an absent value is false, arithmetic on it is absent, and no
+operator raises on a value of the wrong type, so evaluation never crashes.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from engine.ruleset import functions as fn
+from engine.ruleset.context import Ctx
+from engine.ruleset.nodes import (
+    Arith,
+    Call,
+    Compare,
+    Field,
+    ListLit,
+    Lit,
+    Logic,
+    Macro,
+    Node,
+    Unary,
+)
+from engine.vocabulary import EVENT_FIELDS
+
+Fn = Callable[[Ctx], Any]
+
+_NUM = (int, float)
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_ARITH = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "%": operator.mod,
+    "**": operator.pow,
+}
+_TESTS = {"contains": fn.t_contains, "startswith": fn.t_startswith, "endswith": fn.t_endswith}
+
+
+def field_getter(path: str) -> Fn:
+    """A fast reader of one field path; ``None`` when it is absent."""
+    parts = path.split(".")
+    if len(parts) == 1:
+        name = parts[0]
+        assert name in EVENT_FIELDS
+        get = operator.attrgetter(f"obs.{name}")
+        return get
+    root, key = parts[0], parts[1]
+    if root == "asset":
+
+        def asset_field(c: Ctx) -> Any:
+            a = c.asset
+            return None if a is None else getattr(a, key)
+
+        return asset_field
+    if len(parts) == 2:
+
+        def data_field(c: Ctx) -> Any:
+            return c.data.get(key)
+
+        return data_field
+    sub = parts[2]
+
+    def data_subfield(c: Ctx) -> Any:
+        v = c.data.get(key)
+        return v.get(sub) if isinstance(v, dict) else None
+
+    return data_subfield
+
+
+def constant(node: Node) -> tuple[bool, Any]:
+    """Whether a node is a constant, and its value."""
+    if isinstance(node, Lit):
+        return True, node.value
+    if isinstance(node, ListLit):
+        return True, list(node.items)
+    return False, None
+
+
+def compile_node(node: Node) -> Fn:
+    """Compile a tree into one closure."""
+    if isinstance(node, Lit | ListLit):
+        value = constant(node)[1]
+        return lambda c: value
+    if isinstance(node, Field):
+        return field_getter(node.path)
+    if isinstance(node, Macro):
+        return compile_node(node.body)
+    if isinstance(node, Unary):
+        x = compile_node(node.operand)
+        if node.op == "not":
+            return lambda c: not x(c)
+
+        def neg(c: Ctx) -> Any:
+            v = x(c)
+            return -v if type(v) in _NUM else None
+
+        return neg
+    if isinstance(node, Logic):
+        left, right = compile_node(node.left), compile_node(node.right)
+        if node.op == "and":
+            return lambda c: left(c) and right(c)
+        return lambda c: left(c) or right(c)
+    if isinstance(node, Arith):
+        return _arith(node)
+    if isinstance(node, Compare):
+        return _compare(node)
+    if isinstance(node, Call):
+        return _call(node)
+    raise TypeError(f"cannot compile {type(node).__name__}")
+
+
+def compile_predicate(node: Node) -> Callable[[Ctx], bool]:
+    """A closure returning a real boolean (the truthiness of the expression)."""
+    f = compile_node(node)
+    return lambda c: bool(f(c))
+
+
+def _arith(node: Arith) -> Fn:
+    left, right, op = compile_node(node.left), compile_node(node.right), _ARITH[node.op]
+
+    def arith(c: Ctx) -> Any:
+        a, b = left(c), right(c)
+        if type(a) not in _NUM or type(b) not in _NUM:
+            return None
+        try:
+            return op(a, b)
+        except (ZeroDivisionError, OverflowError, ValueError):
+            return None
+
+    return arith
+
+
+def _compare(node: Compare) -> Fn:
+    left = compile_node(node.left)
+    is_const, k = constant(node.right)
+    right = compile_node(node.right)
+    op = node.op
+    if op == "==":
+        if is_const:
+            return lambda c: left(c) == k
+        return lambda c: left(c) == right(c)
+    if op == "!=":
+        if is_const and k is None:
+            return lambda c: left(c) is not None
+
+        def ne(c: Ctx) -> bool:
+            a, b = left(c), right(c)
+            return a is not None and b is not None and a != b
+
+        return ne
+    if op in _ORDER:
+        order = _ORDER[op]
+
+        def ordered(c: Ctx) -> bool:
+            try:
+                return bool(order(left(c), right(c)))
+            except TypeError:  # absent, or values that do not order
+                return False
+
+        return ordered
+    if op in ("in", "not in"):
+        negate = op == "not in"
+        if is_const and isinstance(k, list) and all(_hashable(x) for x in k):
+            members = frozenset(k)
+
+            def in_set(c: Ctx) -> bool:
+                v = left(c)
+                if v is None:
+                    return False
+                try:
+                    return (v in members) != negate
+                except TypeError:
+                    return False
+
+            return in_set
+
+        def in_any(c: Ctx) -> bool:
+            v = left(c)
+            if v is None:
+                return False
+            return fn.t_in(v, right(c)) != negate
+
+        return in_any
+    if op == "matches":
+        matches = fn.searcher(k)
+        return lambda c: matches(left(c))
+    if op == "in_cidr":
+        nets = fn.parse_networks([k] if isinstance(k, str) else k)
+        return lambda c: fn.in_networks(left(c), nets)
+    test = _TESTS[op]
+    return lambda c: test(left(c), right(c))
+
+
+def _call(node: Call) -> Fn:
+    if node.name == "exists":
+        get = compile_node(node.args[0])
+        return lambda c: get(c) is not None
+    if node.name == "in_cidr":
+        arg = compile_node(node.args[0])
+        _, k = constant(node.args[1])
+        nets = fn.parse_networks([k] if isinstance(k, str) else k)
+        return lambda c: fn.in_networks(arg(c), nets)
+    impl = fn.FUNCTIONS[node.name]
+    args = [compile_node(a) for a in node.args]
+    if len(args) == 1:
+        (a0,) = args
+        return lambda c: impl(a0(c))
+    a0, a1 = args
+    return lambda c: impl(a0(c), a1(c))
+
+
+def _hashable(x: Any) -> bool:
+    return isinstance(x, str | int | float | bool) or x is None

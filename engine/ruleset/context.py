@@ -1,0 +1,28 @@
+"""What a compiled expression reads: one observation and its asset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.events import Observation, SourceOffset
+from engine.inventory.model import Asset
+
+
+class Ctx:
+    """One observation being evaluated, with its asset and event time.
+
+    Built once per observation by the engine and passed to every rule, so the
+    hot path allocates one small object per event. ``ts`` is ``observed_at``
+    as POSIX seconds (the evaluators' clock).
+    """
+
+    __slots__ = ("asset", "data", "obs", "source", "ts")
+
+    def __init__(
+        self, obs: Observation, asset: Asset | None, source: SourceOffset | None = None
+    ) -> None:
+        self.obs = obs
+        self.data: dict[str, Any] = obs.data
+        self.asset = asset
+        self.ts = obs.observed_at.timestamp()
+        self.source = source

@@ -1,0 +1,102 @@
+"""Render an expression with the values it resolved to, for a finding.
+
+``explain(node, ctx)`` gives text such as
+``data.status (503) == 200 and asset.criticality (5) >= 4``: every field is
+followed by its value, macros are expanded in parentheses. It runs only when
+a rule fires, so it may recompile sub-expressions instead of caching them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from engine.ruleset.compiler import compile_node
+from engine.ruleset.context import Ctx
+from engine.ruleset.nodes import (
+    Arith,
+    Call,
+    Compare,
+    Field,
+    ListLit,
+    Lit,
+    Logic,
+    Macro,
+    Node,
+    Unary,
+)
+
+MAX_VALUE_TEXT = 80
+
+
+def show(value: Any) -> str:
+    """A short readable form of a resolved value."""
+    if value is None:
+        return "absent"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= MAX_VALUE_TEXT else text[: MAX_VALUE_TEXT - 1] + "…"
+
+
+def explain(node: Node, ctx: Ctx) -> str:
+    """The expression with each field's resolved value."""
+    if isinstance(node, Field):
+        return f"{node.path} ({show(compile_node(node)(ctx))})"
+    if isinstance(node, Macro):
+        return f"({explain(node.body, ctx)})"
+    if isinstance(node, Unary):
+        sep = " " if node.op == "not" else ""
+        return f"{node.op}{sep}{_child(node.operand, ctx, node)}"
+    if isinstance(node, Compare) and node.op == "==" and isinstance(node.left, Field):
+        if isinstance(node.right, Lit) and compile_node(node.left)(ctx) == node.right.value:
+            return f"{node.left.path} == {node.right.src}"  # true and obvious: no value needed
+    if isinstance(node, Logic | Arith | Compare):
+        return f"{_child(node.left, ctx, node)} {node.op} {_child(node.right, ctx, node)}"
+    if isinstance(node, Call):
+        args = ", ".join(plain(a) for a in node.args)
+        return f"{node.name}({args}) ({show(compile_node(node)(ctx))})"
+    return plain(node)
+
+
+_PRECEDENCE = {"or": 1, "and": 2, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, "**": 7}
+
+
+def _prec(node: Node) -> int:
+    if isinstance(node, Compare):
+        return 4
+    if isinstance(node, Unary):
+        return 3 if node.op == "not" else 8
+    if isinstance(node, Logic | Arith):
+        return _PRECEDENCE[node.op]
+    return 9
+
+
+def _child(child: Node, ctx: Ctx, parent: Node) -> str:
+    text = explain(child, ctx)
+    return f"({text})" if _prec(child) < _prec(parent) else text
+
+
+def plain(node: Node) -> str:
+    """The expression as written (normalised), without values."""
+    if isinstance(node, Lit):
+        return node.src
+    if isinstance(node, ListLit):
+        return node.name or show(list(node.items))
+    if isinstance(node, Field):
+        return node.path
+    if isinstance(node, Macro):
+        return node.name
+    if isinstance(node, Unary):
+        return f"{node.op}{' ' if node.op == 'not' else ''}{plain(node.operand)}"
+    if isinstance(node, Logic | Arith | Compare):
+        return f"({plain(node.left)} {node.op} {plain(node.right)})"
+    if isinstance(node, Call):
+        return f"{node.name}({', '.join(plain(a) for a in node.args)})"
+    return "?"

@@ -1,0 +1,156 @@
+"""The safe functions and word tests a rule expression may use.
+
+Each is total: on a value of the wrong type or an absent field (``None``) it
+returns ``None`` or ``False`` instead of raising, so a rule never crashes the
+stream. Regexes and CIDR networks are compiled once, at load.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from typing import Any
+
+MAX_REGEX = 512
+#: Regexes only see this many leading characters of a value (bounds matching time).
+MAX_SUBJECT = 16_384
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def compile_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a rule regex, refusing long ones and nested quantifiers like ``(a+)+``."""
+    if len(pattern) > MAX_REGEX:
+        raise ValueError(f"regex is too long ({len(pattern)} characters, at most {MAX_REGEX})")
+    if _NESTED_QUANTIFIER.search(pattern):
+        raise ValueError("regex has a nested quantifier (catastrophic backtracking)")
+    try:
+        return re.compile(pattern)
+    except re.error as e:
+        raise ValueError(f"invalid regex: {e}") from None
+
+
+def parse_networks(values: Iterable[Any]) -> tuple[Network, ...]:
+    """CIDR strings as networks; ``ValueError`` naming the bad one."""
+    out = []
+    for v in values:
+        if not isinstance(v, str):
+            raise ValueError(f"invalid CIDR {v!r}: must be a string")
+        try:
+            out.append(ipaddress.ip_network(v, strict=False))
+        except ValueError:
+            raise ValueError(f"invalid CIDR '{v}'") from None
+    return tuple(out)
+
+
+def in_networks(value: Any, nets: tuple[Network, ...]) -> bool:
+    """Whether an address (or any address of a list) lies in one of ``nets``."""
+    if isinstance(value, list | tuple):
+        return any(in_networks(v, nets) for v in value)
+    if not isinstance(value, str):
+        return False
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return any(addr in n for n in nets)
+
+
+def f_len(v: Any) -> Any:
+    return len(v) if isinstance(v, str | list | tuple | dict) else None
+
+
+def f_lower(v: Any) -> Any:
+    return v.lower() if isinstance(v, str) else None
+
+
+def f_upper(v: Any) -> Any:
+    return v.upper() if isinstance(v, str) else None
+
+
+def f_abs(v: Any) -> Any:
+    return abs(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def f_diff(a: Any, b: Any) -> Any:
+    """Items of ``a`` not in ``b`` (e.g. open ports not in the baseline)."""
+    if not isinstance(a, list | tuple):
+        return None
+    if b is None:
+        b = ()
+    if not isinstance(b, list | tuple | frozenset):
+        return None
+    return [x for x in a if x not in b]
+
+
+def f_any_in(a: Any, b: Any) -> bool:
+    """Whether any item of ``a`` is in ``b``."""
+    if not isinstance(a, list | tuple) or not isinstance(b, list | tuple | frozenset):
+        return False
+    return any(x in b for x in a)
+
+
+def t_contains(a: Any, b: Any) -> bool:
+    if isinstance(a, str):
+        return isinstance(b, str) and b in a
+    if isinstance(a, list | tuple):
+        return b in a
+    return False
+
+
+def t_startswith(a: Any, b: Any) -> bool:
+    if not isinstance(a, str):
+        return False
+    if isinstance(b, str):
+        return a.startswith(b)
+    if isinstance(b, tuple | list | frozenset):
+        return any(isinstance(x, str) and a.startswith(x) for x in b)
+    return False
+
+
+def t_endswith(a: Any, b: Any) -> bool:
+    if not isinstance(a, str):
+        return False
+    if isinstance(b, str):
+        return a.endswith(b)
+    if isinstance(b, tuple | list | frozenset):
+        return any(isinstance(x, str) and a.endswith(x) for x in b)
+    return False
+
+
+def t_in(a: Any, b: Any) -> bool:
+    if a is None:
+        return False
+    if isinstance(b, str):
+        return isinstance(a, str) and a in b
+    if isinstance(b, frozenset):
+        try:
+            return a in b
+        except TypeError:  # unhashable value (a list) is never in a set of scalars
+            return False
+    if isinstance(b, list | tuple):
+        return a in b
+    return False
+
+
+def searcher(pattern: str) -> Any:
+    """A bounded regex test for ``matches``."""
+    rx = compile_regex(pattern)
+    search = rx.search
+
+    def matches(v: Any) -> bool:
+        return isinstance(v, str) and search(v[:MAX_SUBJECT]) is not None
+
+    return matches
+
+
+FUNCTIONS: dict[str, Any] = {
+    "len": f_len,
+    "lower": f_lower,
+    "upper": f_upper,
+    "abs": f_abs,
+    "diff": f_diff,
+    "any_in": f_any_in,
+}

@@ -1,0 +1,158 @@
+"""Loaded rules as typed values: ``CompiledRule`` and ``RuleSet``.
+
+The loader builds these from YAML; evaluators and the engine read them. A
+``CompiledRule`` holds its conditions already compiled to closures, the
+type-specific parameters its evaluator parsed, and the ``AlertPolicy`` the
+alert lifecycle uses. It also knows how to turn a hit into a ``Finding``
+with a deterministic id (the same input always gives the same finding).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from engine.alerting.policy import AlertPolicy
+from engine.errors import Mark
+from engine.events import Finding
+from engine.ruleset.context import Ctx
+from engine.ruleset.explain import explain
+from engine.ruleset.nodes import Node
+from engine.ruleset.template import Template
+
+if TYPE_CHECKING:
+    from engine.evaluators.base import Evaluator
+    from engine.ruleset.ruletests import RuleTest
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One compiled expression with its tree (for explanations) and source text."""
+
+    text: str
+    node: Node
+    fn: Callable[[Ctx], bool]
+    probes: frozenset[str] | None  # the probes it can match; None: any
+
+    def explain(self, ctx: Ctx) -> str:
+        return explain(self.node, ctx)
+
+
+@dataclass(slots=True, eq=False)
+class CompiledRule:
+    """A validated, compiled rule, ready for its evaluator."""
+
+    id: str
+    type: str
+    title: Template
+    severity: str
+    risk_weight: float
+    mark: Mark
+    evaluator: Evaluator
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    condition: Condition | None = None
+    exceptions: tuple[Condition, ...] = ()
+    group_by: tuple[str, ...] = ()
+    group_getters: tuple[Callable[[Ctx], Any], ...] = ()
+    resolve: Condition | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    policy: AlertPolicy | None = None
+    tests: tuple[RuleTest, ...] = ()
+    version: str = ""
+    #: Probes whose observations this rule must see; ``None``: every observation.
+    probes: frozenset[str] | None = None
+    #: ``"unit"`` for rules whose state is kept per unit (sequence by unit).
+    scope: str = "asset"
+
+    def matches(self, c: Ctx) -> bool:
+        """The condition holds and no exception does."""
+        cond = self.condition
+        if cond is not None and not cond.fn(c):
+            return False
+        for e in self.exceptions:
+            if e.fn(c):
+                return False
+        return True
+
+    def group_of(self, c: Ctx) -> tuple[str, dict[str, str]]:
+        """The group key (for state) and the group values (for the finding)."""
+        if not self.group_getters:
+            return "", {}
+        values = []
+        for get in self.group_getters:
+            v = get(c)
+            values.append("" if v is None else str(v))
+        return "\x1f".join(values), dict(zip(self.group_by, values, strict=True))
+
+    def explain(self, c: Ctx) -> str:
+        return self.condition.explain(c) if self.condition is not None else "true"
+
+    def finding(
+        self,
+        c: Ctx,
+        *,
+        kind: str = "match",
+        group: Mapping[str, str] | None = None,
+        evidence: Sequence[str] = (),
+        explanation: str = "",
+        at: float | None = None,
+        title_suffix: str = "",
+    ) -> Finding:
+        """A finding of this rule about ``c``'s asset, with a deterministic id."""
+        obs = c.obs
+        when = obs.observed_at if at is None else datetime.fromtimestamp(at, UTC)
+        group = dict(group or {})
+        key = "\x1f".join(
+            [self.id, self.version, obs.asset, kind, *sorted(f"{k}={v}" for k, v in group.items()),
+             *evidence, repr(at)]
+        )
+        fid = hashlib.sha256(key.encode()).hexdigest()[:32]
+        return Finding(
+            id=fid,
+            rule=self.id,
+            rule_version=self.version,
+            asset=obs.asset,
+            unit=obs.unit,
+            severity=self.severity,
+            at=when,
+            title=self.title.render(c) + title_suffix,
+            kind=kind,
+            explanation=explanation,
+            evidence=tuple(evidence),
+            group=group,
+            risk_weight=self.risk_weight,
+            tags=self.tags,
+            sources=(c.source,) if c.source is not None else (),
+        )
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Every rule of a pack, all-or-nothing valid.
+
+    ``version`` is the SHA-256 of the canonical content of the lists, macros
+    and rules (test cases excluded): the same pack has the same version on
+    every machine and run.
+    """
+
+    rules: tuple[CompiledRule, ...]
+    version: str
+    policies: dict[str, AlertPolicy]
+    lists: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    macros: dict[str, str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+    def rule(self, rule_id: str) -> CompiledRule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    @property
+    def enabled(self) -> tuple[CompiledRule, ...]:
+        return tuple(r for r in self.rules if r.enabled)
