@@ -42,6 +42,7 @@ CONTROL_KINDS: tuple[str, ...] = (
     "fixed",  # target: alert fingerprint; a unit says it rectified the problem
     "reload",  # data: rule_version
     "approve_baseline",  # target: asset id; data: content baseline
+    "reprobe",  # data: asset; collectors probe that asset now
 )
 
 Severity = Literal["info", "low", "medium", "high", "critical"]

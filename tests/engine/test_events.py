@@ -218,7 +218,7 @@ REJECTIONS: list[tuple[type[Any], Any, str]] = [
         Control,
         _with(CTL, kind="reboot"),
         "control.kind: must be one of silence, expire_silence, ack, unack, fixed, reload, "
-        "approve_baseline, got 'reboot'",
+        "approve_baseline, reprobe, got 'reboot'",
     ),
 ]
 
