@@ -50,8 +50,11 @@ def _echo(ip: str, count: int, interval: float, wait: float) -> list[float]:
 
     ident = random.randrange(1, 0xFFFF)
     packets = [IP(dst=ip) / ICMP(id=ident, seq=i + 1) for i in range(count)]
+    for p in packets:
+        # Build now: scapy's first build looks up routes, which would count in the first rtt.
+        bytes(p)
     try:
-        answered, _ = sr(packets, timeout=wait, inter=interval, verbose=0, threaded=False)
+        answered, _ = sr(packets, timeout=wait, inter=interval, verbose=0, threaded=True)
     except PermissionError as e:
         raise RawSocketsDenied(str(e)) from None
     except OSError as e:
