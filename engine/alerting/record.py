@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.alerting.silences import AlertLabels
 from engine.events import Alert, SourceOffset, format_time, parse_time
+from engine.scoring import AlertSnapshot
 
 ACTIVE: tuple[str, ...] = ("firing", "acknowledged")
 
@@ -115,3 +116,18 @@ class AlertRecord:
         v["sources"] = tuple(SourceOffset(t, p, o) for t, p, o in v.get("sources", ()))
         v["group"] = dict(v.get("group", {}))
         return cls(**v)
+
+    def snapshot(self) -> AlertSnapshot:
+        """What the risk model needs of this alert."""
+        return AlertSnapshot(
+            fingerprint=self.fingerprint,
+            rule=self.rule,
+            asset=self.asset,
+            unit=self.unit,
+            state=self.state,
+            risk_weight=self.risk_weight,
+            severity=self.severity,
+            title=self.title,
+            resolved_at=self.resolved_at,
+            suppressed_by=self.suppressed_by,
+        )
