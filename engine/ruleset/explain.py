@@ -55,8 +55,10 @@ def explain(node: Node, ctx: Ctx) -> str:
         sep = " " if node.op == "not" else ""
         return f"{node.op}{sep}{_child(node.operand, ctx, node)}"
     if isinstance(node, Compare) and node.op == "==" and isinstance(node.left, Field):
-        if isinstance(node.right, Lit) and compile_node(node.left)(ctx) == node.right.value:
-            return f"{node.left.path} == {node.right.src}"  # true and obvious: no value needed
+        lit = node.right
+        if isinstance(lit, Lit) and isinstance(lit.value, str):
+            if compile_node(node.left)(ctx) == lit.value:
+                return f"{node.left.path} == {lit.src}"  # true and obvious: no value needed
     if isinstance(node, Logic | Arith | Compare):
         return f"{_child(node.left, ctx, node)} {node.op} {_child(node.right, ctx, node)}"
     if isinstance(node, Call):

@@ -127,7 +127,9 @@ class _PackLoader:
                             Mark(file, 1, 1))
         check_keys(doc, TOP_KEYS, what="rule file", err=RuleError, diag=self.diag)
         for section in ("lists", "macros"):
-            value = doc.get(section, MarkedMap())
+            value = doc.get(section)
+            if value is None:
+                continue
             if not isinstance(value, MarkedMap):
                 self.diag.error(RuleError(f"{section} must be a mapping of names",
                                           doc.mark_of(section)))
@@ -135,7 +137,9 @@ class _PackLoader:
             for name in value:
                 with self.diag.collecting():
                     self._define(section, name, value, file)
-        rules = doc.get("rules", [])
+        rules = doc.get("rules")
+        if rules is None:
+            return
         if not isinstance(rules, MarkedList):
             raise RuleError("rules must be a list of rules", doc.mark_of("rules"))
         for i, r in enumerate(rules):
