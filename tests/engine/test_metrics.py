@@ -1,0 +1,134 @@
+"""The engine's metrics: names, bounded labels, and a clean ``promtool check metrics``."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from engine.errors import EventError
+from engine.events import Alert, Finding, Observation
+from engine.inventory.model import Asset
+from engine.metrics import DEADLETTER_REASONS, EngineMetrics, deadletter_kind
+from engine.scoring import AlertSnapshot, compute_scores
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+ASSETS = {
+    "portal": Asset(
+        "portal", "gov-office", "website", url="https://www.example.gov/", criticality=5
+    ),
+    "gw-1": Asset("gw-1", "gov-office", "ip", address="192.0.2.10", criticality=4),
+}
+ALERTS = [
+    AlertSnapshot("fp1", "site-down", "portal", "gov-office", "firing", 5.0, "high"),
+    AlertSnapshot("fp2", "cert-expiring", "portal", "gov-office", "acknowledged", 2.0, "medium"),
+    AlertSnapshot("fp3", "host-down", "gw-1", "gov-office", "resolved", 8.0, "critical", "", NOW),
+]
+
+
+def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = generate_latest(registry).decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
+
+
+def fed() -> EngineMetrics:
+    m = EngineMetrics(CollectorRegistry())
+    alert = Alert(
+        fingerprint="fp1", seq=1, state="firing", rule="site-down", rule_version="v1",
+        asset="portal", unit="gov-office", severity="high", title="Portal down", at=NOW,
+        started_at=NOW,
+    )  # fmt: skip
+    m.alert(alert)
+    m.alert(alert.evolve(seq=2, state="acknowledged"))
+    m.finding(
+        Finding(id="f1", rule="site-down", rule_version="v1", asset="portal", unit="gov-office",
+                severity="high", at=NOW, title="Portal down")
+    )  # fmt: skip
+    for probe, ok in (("http", True), ("http", False), ("gopher", True)):
+        m.observation(
+            Observation(id="o1", asset="portal", unit="gov-office", probe=probe, observed_at=NOW,
+                        collector="c1", vantage="local", ok=ok, duration_s=0.1)
+        )  # fmt: skip
+    m.dead_letter("schema")
+    m.dead_letter("some free text that must not become a label")
+    m.rules_reloaded(42)
+    m.rule_reload_failed()
+    m.rule_eval(0.0003)
+    m.lag(1.5)
+    m.update_state(compute_scores(ALERTS, ASSETS, NOW), ASSETS, ALERTS)
+    return m
+
+
+def test_values_and_labels() -> None:
+    s = samples(fed().registry)
+    assert (
+        s[("ssa_alerts_total", (("rule", "site-down"), ("severity", "high"), ("state", "firing")))]
+        == 1
+    )
+    assert s[("ssa_findings_total", (("rule", "site-down"), ("severity", "high")))] == 1
+    assert s[("ssa_observations_total", (("probe", "http"), ("result", "fail")))] == 1
+    assert s[("ssa_observations_total", (("probe", "other"), ("result", "ok")))] == 1
+    assert s[("ssa_deadletter_total", (("reason_kind", "other"),))] == 1
+    assert s[("ssa_deadletter_total", (("reason_kind", "decode"),))] == 0
+    assert s[("ssa_rules_loaded", ())] == 42
+    assert s[("ssa_rule_reload_failures_total", ())] == 1
+    assert s[("ssa_rule_eval_seconds_count", ())] == 1
+    assert s[("ssa_engine_lag_seconds", ())] == 1.5
+    portal = (
+        "ssa_asset_risk_score",
+        (("asset", "portal"), ("kind", "website"), ("unit", "gov-office")),
+    )
+    assert s[portal] == pytest.approx(100 * (1 - 2.718281828459045 ** (-35 / 25)))
+    assert ("ssa_unit_risk_score", (("unit", "gov-office"),)) in s
+    assert 0 < s[("ssa_posture_score", ())] < 100
+    firing = {k[1]: v for k, v in s.items() if k[0] == "ssa_alerts_firing"}
+    assert firing == {
+        (("rule", "cert-expiring"), ("severity", "medium"), ("unit", "gov-office")): 1,
+        (("rule", "site-down"), ("severity", "high"), ("unit", "gov-office")): 1,
+    }
+
+
+def test_state_gauges_drop_what_is_gone() -> None:
+    m = fed()
+    m.update_state(compute_scores([], {}, NOW), {}, [])
+    names = {name for name, _ in samples(m.registry)}
+    assert "ssa_asset_risk_score" not in names and "ssa_alerts_firing" not in names
+    assert samples(m.registry)[("ssa_posture_score", ())] == 100
+
+
+def test_registries_are_independent() -> None:
+    a, b = EngineMetrics(CollectorRegistry()), EngineMetrics(CollectorRegistry())
+    a.rules_reloaded(3)
+    assert samples(b.registry)[("ssa_rules_loaded", ())] == 0
+
+
+@pytest.mark.parametrize(
+    "err, kind",
+    [
+        (EventError("observation", "", "not valid JSON: unexpected character"), "decode"),
+        (EventError("observation", "", "message of 2000000 bytes exceeds 1048576"), "too_large"),
+        (EventError("observation", "observed_at", "missing required field"), "schema"),
+        (ValueError("boom"), "other"),
+    ],
+)
+def test_deadletter_kind(err: Exception, kind: str) -> None:
+    assert deadletter_kind(err) == kind and kind in DEADLETTER_REASONS
+
+
+def test_promtool_check_metrics_is_clean() -> None:
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool (Debian package prometheus) must be installed"
+    text = generate_latest(fed().registry)
+    assert b"ssa_asset_risk_score{" in text and b"ssa_rule_eval_seconds_bucket" in text
+    done = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, timeout=30
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
