@@ -6,17 +6,29 @@ topic; the verifier must name the kind and the offset of each.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from pathlib import Path
 
+import orjson
 import pytest
 
+from engine.audit.export import COLUMNS
 from engine.audit.ledger import seal
 from engine.cli import main
-from engine.events import format_time
+from engine.events import format_time, parse_time
 from engine.settings import Settings, with_overrides
 from tests.engine.audit.chains import TAMPERS, alert, encode, sealed_chain
+from tests.engine.audit.report_stream import (
+    ALERTS,
+    CONTROLS,
+    END,
+    NOTIFICATIONS,
+    OBSERVATIONS,
+    START,
+)
 from tests.integration.audit_support import create_topic, produce, write_config
 
 pytestmark = pytest.mark.kafka
@@ -156,3 +168,77 @@ def test_checkpoint_refuses_a_broken_ledger(
     )
     assert rc == 1 and not out.exists()
     assert "reordered at offset 5" in capsys.readouterr().out
+
+
+def write_known_stream(s: Settings) -> None:
+    """The hand-worked day of tests/engine/audit/report_stream.py, stamped in event time."""
+    b = s.kafka.bootstrap
+    chain, prev = [], None
+    for a in ALERTS:
+        sealed = seal(a, prev)
+        prev = sealed.hash
+        chain.append(sealed)
+    produce(b, s.topic("alerts"), encode(chain), times=[a.at for a in chain])
+    produce(b, s.topic("control"), [c.to_json() for c in CONTROLS], times=[c.at for c in CONTROLS])
+    produce(
+        b,
+        s.topic("notifications"),
+        [orjson.dumps(n) for n in NOTIFICATIONS],
+        times=[parse_time(str(n["at"])) for n in NOTIFICATIONS],
+    )
+    produce(
+        b,
+        s.topic("observations"),
+        [o.to_json() for o in OBSERVATIONS],
+        partition=None,
+        keys=[o.asset.encode() for o in OBSERVATIONS],
+        times=[o.observed_at for o in OBSERVATIONS],
+    )
+
+
+def test_export_and_report_of_a_known_stream(
+    kafka_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_known_stream(kafka_settings)
+    config = write_config(tmp_path, kafka_settings)
+    period = ["--from", format_time(START), "--to", format_time(END)]
+
+    out = tmp_path / "unit-a.jsonl"
+    args = ["audit", "export", *period, "--unit", "unit-a", "--format", "jsonl", "--out", str(out)]
+    assert main(["--config", config, *args]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["type"], r["action"], r["actor"]) for r in rows] == [
+        ("alert", "firing", ""),
+        ("control", "silence", "duty-2"),
+        ("notification", "webhook error", "oncall-a"),
+        ("alert", "acknowledged", "duty-2"),
+    ]
+    assert rows[0]["evidence"] == "ev-fp2-1"
+    assert rows[0]["record"]["hash"] is not None  # the sealed record, as recorded
+    assert rows[2]["record"] == NOTIFICATIONS[1]
+    assert "exported 4 rows (2 alerts, 1 control actions, 1 notifications)" in (
+        capsys.readouterr().err
+    )
+
+    csv_out = tmp_path / "all.csv"
+    args = ["audit", "export", *period, "--format", "csv", "--out", str(csv_out)]
+    assert main(["--config", config, *args]) == 0
+    table = list(csv.reader(io.StringIO(csv_out.read_text(encoding="utf-8"))))
+    assert tuple(table[0]) == COLUMNS and len(table) == 13
+    assert "exported 12 rows (7 alerts, 3 control actions, 2 notifications)" in (
+        capsys.readouterr().err
+    )
+
+    folder = tmp_path / "report"
+    args = ["report", "--period", "day", "--at", format_time(END), "--out", str(folder)]
+    assert main(["--config", config, *args]) == 0
+    md = (folder / "ssa-report-day-20261129T0000Z.md").read_text(encoding="utf-8")
+    page = (folder / "ssa-report-day-20261129T0000Z.html").read_text(encoding="utf-8")
+    assert "8 availability observations, 7 alert records." in md
+    assert "| unit-b | 0 | 2 | 0.00% |" in md and "| unit-a | 5 | 6 | 83.33% |" in md
+    assert "| site-down | high | 2 |" in md and "| cert-expiry | medium | 1 |" in md
+    assert "- Mean time to acknowledge: 20m (2 alerts)" in md
+    assert "- Mean time to resolve: 1h22m30s (2 alerts)" in md
+    assert "| critical | unit-a | unit-a-site | port-open |" in md
+    assert "| 2026-11-28 20:00 UTC | 29.00 | 34.00 |" in md
+    assert "&lt;b&gt;port 23&lt;/b&gt;" in page and "<b>port 23" not in page
