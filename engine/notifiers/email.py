@@ -86,6 +86,14 @@ class EmailNotifier:
         mail = build(message, self.sender, to)
         await asyncio.to_thread(self._send_blocking, mail, to)
 
+    def _login(self, smtp: smtplib.SMTP) -> None:
+        """AUTH PLAIN when offered (one round trip, one clear answer), else smtplib's choice."""
+        if "plain" in smtp.esmtp_features.get("auth", "").lower().split():
+            smtp.user, smtp.password = self.username, self.password.reveal()
+            smtp.auth("PLAIN", smtp.auth_plain)
+        else:
+            smtp.login(self.username, self.password.reveal())
+
     def _send_blocking(self, mail: EmailMessage, to: list[str]) -> None:
         where = f"{self.host}:{self.port}"
         try:
@@ -96,7 +104,7 @@ class EmailNotifier:
                     smtp.starttls(context=ctx)
                     smtp.ehlo()
                 if self.username:
-                    smtp.login(self.username, self.password.reveal())
+                    self._login(smtp)
                 smtp.send_message(mail, from_addr=self.sender, to_addrs=to)
         except smtplib.SMTPAuthenticationError as e:
             raise DeliveryError(
