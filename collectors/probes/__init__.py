@@ -8,10 +8,16 @@ names from this dict, and the scheduler dispatches through it.
 
 from __future__ import annotations
 
-from collectors.probes import ingest
+from collectors.probes import content, dns, http, icmp, ingest, tcp, tls
 from collectors.probes.base import Probe, ProbeConfig
 
 PROBES: dict[str, Probe] = {
+    "http": http.probe,
+    "tls": tls.probe,
+    "dns": dns.probe,
+    "tcp": tcp.probe,
+    "icmp": icmp.probe,
+    "content": content.probe,
     "ingest": ingest.probe,
 }
 
