@@ -67,12 +67,12 @@ class EmailNotifier:
         if not 0 < self.port < 65536:
             raise ChannelConfigError("port", f"must be between 1 and 65535, got {self.port}")
         if "@" not in self.sender:
-            raise ChannelConfigError("sender", f"not an email address: {self.sender!r}")
+            raise ChannelConfigError("sender", f"must be an email address, got {self.sender!r}")
         for addr in self.to:
             if "@" not in addr:
-                raise ChannelConfigError("to", f"not an email address: {addr!r}")
+                raise ChannelConfigError("to", f"must be email addresses, got {addr!r}")
         if self.password and not self.starttls:
-            raise ChannelConfigError("starttls", "refusing to send a password without STARTTLS")
+            raise ChannelConfigError("starttls", "must be true when a password is set")
 
     def addresses(self, message: Message) -> list[str]:
         """Where this message goes: its recipients' addresses, else the fixed list."""

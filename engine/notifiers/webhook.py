@@ -86,7 +86,7 @@ class WebhookNotifier:
         if problem:
             raise ChannelConfigError("url", problem)
         if not self.secret:
-            raise ChannelConfigError("secret", "a webhook needs a secret to sign its messages")
+            raise ChannelConfigError("secret", "must not be empty (it signs every message)")
 
     async def send(self, message: Message) -> None:
         body = orjson.dumps(payload(message), option=orjson.OPT_SORT_KEYS)

@@ -116,7 +116,7 @@ def build_notifier(
     try:
         notifier.validate()
     except ChannelConfigError as e:
-        raise RouteError(f"{what}: {e.key} {e.message}", m.mark_of(e.key)) from None
+        raise RouteError(f"{what}: '{e.key}' {e.message}", m.mark_of(e.key)) from None
     return notifier
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.durations import parse_duration
+from engine.durations import format_duration, parse_duration
 from engine.errors import Mark, RouteError
 from engine.events import SEVERITIES, Alert
 from engine.notify.receivers import Receiver, load_receivers
@@ -331,7 +331,7 @@ def _escalation(node: Any, mark: Mark, receiver: str, names: tuple[str, ...]) ->
         if levels and after <= levels[-1].after:
             raise RouteError(
                 f"escalation level {j + 2} must come after level {j + 1} "
-                f"({levels[-1].after:g}s), got {after:g}s",
+                f"({format_duration(levels[-1].after)}), got {format_duration(after)}",
                 m.mark_of("after"),
             )
         recv = _receiver_ref(m, "receiver", names) if "receiver" in m else receiver
