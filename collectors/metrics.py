@@ -56,6 +56,11 @@ class CollectorMetrics:
             "ssa_collector_publish_errors_total",
             "Failed attempts to reach Kafka or deliver observations", registry=r,
         )
+        self.ingest_events = Counter(
+            "ssa_ingest_events_total",
+            "Pushed events by transport and result (accepted, unauthorized, malformed, ...)",
+            ["transport", "result"], registry=r,
+        )
         self.assets = Gauge(
             "ssa_collector_assets", "Assets this collector currently probes", registry=r
         )

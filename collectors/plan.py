@@ -4,8 +4,8 @@ A job is one (asset, probe) pair. ``Plan`` keeps a heap of due times in the
 caller's clock (seconds, monotonic) and has no clock or I/O of its own, so its
 rules are tested with plain numbers:
 
-- a new job starts at a random point within its first interval (spread, so a
-  fresh collector does not probe everything at once);
+- a new job starts at a random point within ``spread_s`` (at most its interval),
+  so a fresh collector does not probe everything at once;
 - after a success the next run is one interval later, jittered by ±``jitter``;
 - after a failure the next run comes sooner (a quarter interval, at least
   ``retry_min_s``) for ``fast_retries`` consecutive failures, then back to the
@@ -41,6 +41,8 @@ class Plan:
     """The timetable of every job of the assets this collector owns."""
 
     jitter: float = 0.1
+    #: New jobs start at a random point within this many seconds (at most one interval).
+    spread_s: float = 10.0
     retry_min_s: float = 5.0
     fast_retries: int = 3
     rng: random.Random = field(default_factory=random.Random)
@@ -62,7 +64,8 @@ class Plan:
                     st.due = min(st.due, now + asset.interval)
                     self._push(job)
                 continue
-            self.jobs[job] = JobState(due=now + self.rng.uniform(0, min(asset.interval, 10.0)))
+            first = self.rng.uniform(0, min(asset.interval, self.spread_s))
+            self.jobs[job] = JobState(due=now + first)
             self._push(job)
         for job in [j for j in self.jobs if j[0] == asset.id and j[1] not in asset.probes]:
             del self.jobs[job]

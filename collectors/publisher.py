@@ -51,7 +51,7 @@ class Publisher:
         self.client_id = client_id
         self.delivered = 0
         self.dropped = 0
-        self._buffer: deque[Observation] = deque()
+        self._buffer: deque[tuple[str, Observation]] = deque()
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -60,11 +60,14 @@ class Publisher:
 
     # -- the probes' side ----------------------------------------------------
 
-    def publish(self, obs: Observation) -> None:
-        """Queue one observation for Kafka; never blocks, never raises."""
+    def publish(self, obs: Observation, key: str | None = None) -> None:
+        """Queue one observation for Kafka; never blocks, never raises.
+
+        ``key`` is the record key, the asset's ``partition_key`` (default: the asset id).
+        """
         with self._cond:
             self._make_room(1)
-            self._buffer.append(obs)
+            self._buffer.append((key or obs.asset, obs))
             self._cond.notify()
 
     def buffered(self) -> int:
@@ -75,7 +78,7 @@ class Publisher:
         """Drop the oldest observations so ``n`` more fit (lock held)."""
         over = len(self._buffer) + n - self.capacity
         for _ in range(max(0, over)):
-            lost = self._buffer.popleft()
+            _, lost = self._buffer.popleft()
             self.dropped += 1
             self.metrics.buffer_dropped.inc()
             # Loud but bounded: the first drop, then every 1000th.
@@ -163,29 +166,30 @@ class Publisher:
         log.info("publishing observations to %s at %s", self.topic, self.bootstrap)
         return producer
 
-    def _send(self, batch: list[Observation]) -> bool:
+    def _send(self, batch: list[tuple[str, Observation]]) -> bool:
         """Send a batch and wait for it; put back what was not delivered."""
         from kafka.errors import KafkaError
 
-        futures: list[tuple[Observation, Any]] = []
-        failed: list[Observation] = []
-        for i, obs in enumerate(batch):
+        futures: list[tuple[tuple[str, Observation], Any]] = []
+        failed: list[tuple[str, Observation]] = []
+        for i, item in enumerate(batch):
+            key, obs = item
             try:
-                f = self._producer.send(self.topic, key=obs.asset.encode(), value=obs.to_json())
+                f = self._producer.send(self.topic, key=key.encode(), value=obs.to_json())
             except KafkaError as e:
                 log.warning("cannot send to %s: %s", self.topic, e)
                 failed = batch[i:]
                 break
-            futures.append((obs, f))
+            futures.append((item, f))
         try:
             self._producer.flush(timeout=self.delivery_timeout_s)
         except KafkaError as e:  # not everything left in time; the futures say what
             log.warning("flush to %s incomplete: %s", self.topic, type(e).__name__)
-        for obs, f in futures:
+        for item, f in futures:
             try:
                 f.get(timeout=0.1)
             except KafkaError:
-                failed.append(obs)
+                failed.append(item)
             else:
                 self.delivered += 1
         if failed:

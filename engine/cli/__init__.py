@@ -16,6 +16,8 @@ from types import ModuleType
 
 from engine.cli import (
     audit_cmd,
+    baseline_cmd,
+    collect_cmd,
     config_cmd,
     demo_city_cmd,
     inventory_cmd,
@@ -29,7 +31,7 @@ from engine.settings import Settings
 
 GROUPS: tuple[ModuleType, ...] = (
     kafka_cmd, topics_cmd, config_cmd, inventory_cmd, demo_city_cmd, notify_cmd,
-    rules_cmd, audit_cmd,
+    rules_cmd, audit_cmd, collect_cmd, baseline_cmd,
 )
 
 

@@ -17,16 +17,23 @@ def read_observations(
     bootstrap: str, topic: str, *, count: int, timeout: float = 20.0
 ) -> list[Observation]:
     """Read ``topic`` from the beginning until ``count`` observations arrived (or time out)."""
+    return [o for _, o in read_keyed(bootstrap, topic, count=count, timeout=timeout)]
+
+
+def read_keyed(
+    bootstrap: str, topic: str, *, count: int, timeout: float = 20.0
+) -> list[tuple[str, Observation]]:
+    """Like ``read_observations``, with each record's key."""
     c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
         c.assign(tps)
         c.seek_to_beginning(*tps)
-        out: list[Observation] = []
+        out: list[tuple[str, Observation]] = []
         deadline = time.monotonic() + timeout
         while len(out) < count and time.monotonic() < deadline:
             for records in c.poll(timeout_ms=300).values():
-                out += [Observation.from_json(r.value) for r in records]
+                out += [(r.key.decode(), Observation.from_json(r.value)) for r in records]
         return out
     finally:
         c.close()

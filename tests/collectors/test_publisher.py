@@ -88,6 +88,6 @@ def test_a_full_buffer_drops_the_oldest_loudly(caplog: pytest.LogCaptureFixture)
         for obs in sent:
             pub.publish(obs)
     assert pub.buffered() == 3 and pub.dropped == 2
-    assert [o.id for o in pub._buffer] == [o.id for o in sent[2:]]
+    assert [o.id for _, o in pub._buffer] == [o.id for o in sent[2:]]
     assert sample(metrics.registry, "ssa_collector_buffer_dropped_total") == 2
     assert any("observation buffer full (3)" in r.message for r in caplog.records)
