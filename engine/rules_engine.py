@@ -43,10 +43,15 @@ class RuleEngine:
         rules = ruleset.enabled
         self._any: tuple[CompiledRule, ...] = tuple(r for r in rules if r.probes is None)
         probes = {p for r in rules if r.probes is not None for p in r.probes}
+        # Per probe, the rules that can act on it, with conditions folded for that probe.
         self._by_probe: dict[str, tuple[CompiledRule, ...]] = {
-            p: tuple(r for r in rules if r.probes is None or p in r.probes) for p in probes
+            p: tuple(r.for_probe(p) for r in rules if r.probes is None or p in r.probes)
+            for p in probes
         }
         self._tickers = tuple(r for r in rules if r.evaluator.tick is not None)
+        # What the hot loop unpacks per rule, to spare attribute lookups.
+        self._routes = {p: tuple(_route(r) for r in rs) for p, rs in self._by_probe.items()}
+        self._any_routes = tuple(_route(r) for r in self._any)
 
     def process(self, obs: Observation, source: SourceOffset | None = None) -> list[Finding]:
         """Run every rule that can see ``obs``; the findings, in rule order."""
@@ -61,24 +66,24 @@ class RuleEngine:
         key = obs.asset
         state: dict[str, Any] | None = None
         dirty = False
-        for rule in self._by_probe.get(obs.probe, self._any):
-            if rule.scope == "unit":
+        for rule, step, rid, per_unit in self._routes.get(obs.probe, self._any_routes):
+            if per_unit:
                 findings += self._unit_step(rule, c)
                 continue
             if state is None:
                 state = store.get(key)
                 if state is None:
                     state = {}
-            before = state.get(rule.id)
-            after, found = rule.evaluator.step(rule, before, c)
-            if after is not before or after is not None:
+            before = state.get(rid)
+            after, found = step(rule, before, c)
+            if after is not None:
                 dirty = True
-                if after is None:
-                    state.pop(rule.id, None)
-                else:
-                    state[rule.id] = after
+                state[rid] = after
+            elif before is not None:
+                dirty = True
+                del state[rid]
             if found:
-                findings += found
+                findings.extend(found)
         if dirty and state is not None:
             if state:
                 store[key] = state
@@ -144,3 +149,7 @@ class RuleEngine:
     def tick_watermark(self) -> list[Finding]:
         """``tick`` at the newest event time seen so far."""
         return self.tick(datetime.fromtimestamp(self.watermark, UTC))
+
+
+def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool]:
+    return (rule, rule.evaluator.step, rule.id, rule.scope == "unit")

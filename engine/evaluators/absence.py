@@ -40,13 +40,15 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
         if state is not None and c.ts > state.get("o", 0.0):
             state["o"] = c.ts
         return state, []
-    if not rule.matches(c):
+    if not rule.test(c):
         return state, []
-    fired = state is not None and state.get("f")
-    silent_for = c.ts - state["t"] if state is not None else 0.0
-    other = state.get("o", 0.0) if state is not None else 0.0
-    state = {"t": c.ts, "id": obs.id, "c": obs.collector, "v": obs.vantage, "u": obs.unit,
-             "f": 0, "o": other}
+    if state is None:
+        return {"t": c.ts, "id": obs.id, "c": obs.collector, "v": obs.vantage, "u": obs.unit,
+                "f": 0, "o": 0.0}, []
+    fired, silent_for = state["f"], c.ts - state["t"]
+    state["t"], state["id"], state["c"], state["v"], state["u"], state["f"] = (
+        c.ts, obs.id, obs.collector, obs.vantage, obs.unit, 0
+    )
     if not fired:
         return state, []
     why = f"{obs.probe} observations resumed after {format_duration(silent_for)} of silence"

@@ -33,7 +33,7 @@ def ewma_baseline(values: list[float], alpha: float) -> tuple[float, float]:
 
 
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
-    if not rule.matches(c):
+    if not rule.test(c):
         if state and rule.resolve is not None and rule.resolve.fn(c):
             return _resolve(rule, state, c, rule.resolve.explain(c))
         return state, []

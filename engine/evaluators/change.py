@@ -22,7 +22,7 @@ def normalise(v: Any) -> Any:
 
 
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
-    if not rule.matches(c):
+    if not rule.test(c):
         return state, []
     path, get = rule.params["field"]
     v = get(c)

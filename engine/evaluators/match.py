@@ -8,7 +8,7 @@ from engine.ruleset.model import CompiledRule
 
 
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
-    if rule.matches(c):
+    if rule.test(c):
         key, group = rule.group_of(c)
         f = rule.finding(c, group=group, evidence=(c.obs.id,), explanation=rule.explain(c))
         if rule.resolve is not None:

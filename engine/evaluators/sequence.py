@@ -20,15 +20,8 @@ from engine.ruleset.context import Ctx
 from engine.ruleset.model import CompiledRule
 
 
-def _passes(rule: CompiledRule, c: Ctx) -> bool:
-    cond = rule.condition
-    if cond is not None and not cond.fn(c):
-        return False
-    return not any(e.fn(c) for e in rule.exceptions)
-
-
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
-    if not _passes(rule, c):
+    if not rule.test(c):
         return state, []
     steps = rule.params["steps"]
     within: float = rule.params["within"]

@@ -19,7 +19,7 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     count: int = rule.params["count"]
     window: float = rule.params["window"]
     ts = c.ts
-    if rule.matches(c):
+    if rule.test(c):
         key, group = rule.group_of(c)
         if state is None:
             state = {}

@@ -17,7 +17,7 @@ from engine.errors import Mark, RuleError
 from engine.evaluators import EVALUATORS
 from engine.evaluators.base import Param
 from engine.events import SEVERITIES
-from engine.ruleset.compiler import compile_predicate, field_getter
+from engine.ruleset.compiler import compile_node, field_getter
 from engine.ruleset.env import PackEnv
 from engine.ruleset.model import CompiledRule, Condition
 from engine.ruleset.nodes import Compare, Field, ListLit, Lit, Logic, Macro, Node
@@ -146,7 +146,7 @@ class RuleBuilder:
             self.diag.error(e)
             return None
         self.uses.setdefault(rid, set()).update(used)
-        return Condition(text.strip(), node, compile_predicate(node), probe_constraint(node))
+        return Condition(text.strip(), node, compile_node(node), probe_constraint(node))
 
     def _exceptions(self, m: MarkedMap, rid: str) -> tuple[Condition, ...]:
         items = m.get("exceptions", _EMPTY)

@@ -91,7 +91,7 @@ def compile_node(node: Node) -> Fn:
     if isinstance(node, Field):
         return field_getter(node.path)
     if isinstance(node, Macro):
-        return compile_node(node.body)
+        return _macro(node.name, compile_node(node.body))
     if isinstance(node, Unary):
         x = compile_node(node.operand)
         if node.op == "not":
@@ -116,6 +116,19 @@ def compile_node(node: Node) -> Fn:
     raise TypeError(f"cannot compile {type(node).__name__}")
 
 
+def _macro(name: str, body: Fn) -> Fn:
+    """A macro's value is computed once per observation, however many rules use it."""
+
+    def macro(c: Ctx) -> Any:
+        memo = c.memo
+        if name in memo:
+            return memo[name]
+        v = memo[name] = body(c)
+        return v
+
+    return macro
+
+
 def compile_predicate(node: Node) -> Callable[[Ctx], bool]:
     """A closure returning a real boolean (the truthiness of the expression)."""
     f = compile_node(node)
@@ -137,7 +150,52 @@ def _arith(node: Arith) -> Fn:
     return arith
 
 
+def _data_const(node: Compare) -> Fn | None:
+    """Fast paths for the commonest shape: ``data.<name> <op> <literal>``."""
+    left, right, op = node.left, node.right, node.op
+    if not (isinstance(left, Field) and left.path.startswith("data.") and left.path.count(".") == 1
+            and isinstance(right, Lit) and right.value is not None):
+        return None
+    key, k = left.path[5:], right.value
+    if op == "==":
+        return lambda c: c.data.get(key) == k
+    if type(k) not in _NUM:
+        return None
+    if op == "<":
+
+        def lt(c: Ctx) -> bool:
+            v = c.data.get(key)
+            return type(v) in _NUM and v < k
+
+        return lt
+    if op == "<=":
+
+        def le(c: Ctx) -> bool:
+            v = c.data.get(key)
+            return type(v) in _NUM and v <= k
+
+        return le
+    if op == ">":
+
+        def gt(c: Ctx) -> bool:
+            v = c.data.get(key)
+            return type(v) in _NUM and v > k
+
+        return gt
+    if op == ">=":
+
+        def ge(c: Ctx) -> bool:
+            v = c.data.get(key)
+            return type(v) in _NUM and v >= k
+
+        return ge
+    return None
+
+
 def _compare(node: Compare) -> Fn:
+    fast = _data_const(node)
+    if fast is not None:
+        return fast
     left = compile_node(node.left)
     is_const, k = constant(node.right)
     right = compile_node(node.right)
@@ -158,9 +216,19 @@ def _compare(node: Compare) -> Fn:
     if op in _ORDER:
         order = _ORDER[op]
 
-        def ordered(c: Ctx) -> bool:
+        if is_const:
+
+            def ordered_const(c: Ctx) -> Any:
+                try:
+                    return order(left(c), k)
+                except TypeError:  # absent, or values that do not order
+                    return False
+
+            return ordered_const
+
+        def ordered(c: Ctx) -> Any:
             try:
-                return bool(order(left(c), right(c)))
+                return order(left(c), right(c))
             except TypeError:  # absent, or values that do not order
                 return False
 
@@ -213,6 +281,10 @@ def _call(node: Call) -> Fn:
         (a0,) = args
         return lambda c: impl(a0(c))
     a0, a1 = args
+    second = node.args[1]
+    if isinstance(second, ListLit) and all(_hashable(x) for x in second.items):
+        members = frozenset(second.items)  # membership tests against a constant list
+        return lambda c: impl(a0(c), members)
     return lambda c: impl(a0(c), a1(c))
 
 

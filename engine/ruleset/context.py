@@ -13,10 +13,12 @@ class Ctx:
 
     Built once per observation by the engine and passed to every rule, so the
     hot path allocates one small object per event. ``ts`` is ``observed_at``
-    as POSIX seconds (the evaluators' clock).
+    as POSIX seconds (the evaluators' clock). A macro's value is the same for
+    every rule that uses it on one observation (rules routed to one probe
+    see the same folded macro), so ``memo`` keeps it.
     """
 
-    __slots__ = ("asset", "data", "obs", "source", "ts")
+    __slots__ = ("asset", "data", "memo", "obs", "source", "ts")
 
     def __init__(
         self, obs: Observation, asset: Asset | None, source: SourceOffset | None = None
@@ -26,3 +28,5 @@ class Ctx:
         self.asset = asset
         self.ts = obs.observed_at.timestamp()
         self.source = source
+        #: Macro values already computed for this observation.
+        self.memo: dict[str, Any] = {}

@@ -30,6 +30,21 @@ from engine.ruleset.nodes import (
 MAX_VALUE_TEXT = 80
 
 
+_CACHE: dict[int, tuple[Node, Any]] = {}
+
+
+def _compiled(node: Node) -> Any:
+    """The node's closure, compiled once (keyed by identity: trees live as long as rules)."""
+    hit = _CACHE.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    if len(_CACHE) > 20_000:
+        _CACHE.clear()
+    fn = compile_node(node)
+    _CACHE[id(node)] = (node, fn)
+    return fn
+
+
 def show(value: Any) -> str:
     """A short readable form of a resolved value."""
     if value is None:
@@ -48,7 +63,7 @@ def show(value: Any) -> str:
 def explain(node: Node, ctx: Ctx) -> str:
     """The expression with each field's resolved value."""
     if isinstance(node, Field):
-        return f"{node.path} ({show(compile_node(node)(ctx))})"
+        return f"{node.path} ({show(_compiled(node)(ctx))})"
     if isinstance(node, Macro):
         return f"({explain(node.body, ctx)})"
     if isinstance(node, Unary):
@@ -57,13 +72,13 @@ def explain(node: Node, ctx: Ctx) -> str:
     if isinstance(node, Compare) and node.op == "==" and isinstance(node.left, Field):
         lit = node.right
         if isinstance(lit, Lit) and isinstance(lit.value, str):
-            if compile_node(node.left)(ctx) == lit.value:
+            if _compiled(node.left)(ctx) == lit.value:
                 return f"{node.left.path} == {lit.src}"  # true and obvious: no value needed
     if isinstance(node, Logic | Arith | Compare):
         return f"{_child(node.left, ctx, node)} {node.op} {_child(node.right, ctx, node)}"
     if isinstance(node, Call):
         args = ", ".join(plain(a) for a in node.args)
-        return f"{node.name}({args}) ({show(compile_node(node)(ctx))})"
+        return f"{node.name}({args}) ({show(_compiled(node)(ctx))})"
     return plain(node)
 
 

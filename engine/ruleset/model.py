@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.alerting.policy import AlertPolicy
 from engine.errors import Mark
 from engine.events import Finding
+from engine.ruleset.compiler import compile_node
 from engine.ruleset.context import Ctx
 from engine.ruleset.explain import explain
 from engine.ruleset.nodes import Node
+from engine.ruleset.specialize import specialize
 from engine.ruleset.template import Template
 
 if TYPE_CHECKING:
@@ -34,11 +36,38 @@ class Condition:
 
     text: str
     node: Node
-    fn: Callable[[Ctx], bool]
+    #: The compiled test; its result's truthiness is the condition's value.
+    fn: Callable[[Ctx], Any]
     probes: frozenset[str] | None  # the probes it can match; None: any
 
     def explain(self, ctx: Ctx) -> str:
         return explain(self.node, ctx)
+
+    def specialized(self, probe: str) -> Condition:
+        """The same condition, compiled for observations of ``probe`` only."""
+        return replace(self, fn=compile_node(specialize(self.node, probe)))
+
+
+#: The group of rules without group_by (shared: ``finding`` copies what it keeps).
+_NO_GROUP: tuple[str, dict[str, str]] = ("", {})
+
+
+def _always(c: Ctx) -> bool:
+    return True
+
+
+def make_test(
+    cond: Condition | None, exceptions: tuple[Condition, ...]
+) -> Callable[[Ctx], Any]:
+    """One closure for "the condition holds and no exception does"."""
+    cf = cond.fn if cond is not None else _always
+    if not exceptions:
+        return cf
+    efs = tuple(e.fn for e in exceptions)
+    if len(efs) == 1:
+        (e0,) = efs
+        return lambda c: cf(c) and not e0(c)
+    return lambda c: cf(c) and not any(e(c) for e in efs)
 
 
 @dataclass(slots=True, eq=False)
@@ -68,21 +97,33 @@ class CompiledRule:
     probes: frozenset[str] | None = None
     #: ``"unit"`` for rules whose state is kept per unit (sequence by unit).
     scope: str = "asset"
+    #: The condition and exceptions as one closure (set from them; evaluators call it).
+    test: Callable[[Ctx], Any] = _always
+
+    def __post_init__(self) -> None:
+        self.test = make_test(self.condition, self.exceptions)
 
     def matches(self, c: Ctx) -> bool:
         """The condition holds and no exception does."""
-        cond = self.condition
-        if cond is not None and not cond.fn(c):
-            return False
-        for e in self.exceptions:
-            if e.fn(c):
-                return False
-        return True
+        return bool(self.test(c))
+
+    def for_probe(self, probe: str) -> CompiledRule:
+        """A copy whose conditions are folded for observations of ``probe`` (hot path)."""
+        params = dict(self.params)
+        if "steps" in params:
+            params["steps"] = tuple(s.specialized(probe) for s in params["steps"])
+        return replace(
+            self,
+            condition=self.condition.specialized(probe) if self.condition else None,
+            exceptions=tuple(e.specialized(probe) for e in self.exceptions),
+            resolve=self.resolve.specialized(probe) if self.resolve else None,
+            params=params,
+        )
 
     def group_of(self, c: Ctx) -> tuple[str, dict[str, str]]:
         """The group key (for state) and the group values (for the finding)."""
         if not self.group_getters:
-            return "", {}
+            return _NO_GROUP
         values = []
         for get in self.group_getters:
             v = get(c)
