@@ -14,12 +14,15 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from collectors.ingest.directory import parse_tokens
 from engine.demo.city import City, CityConfig
 from engine.demo.pusher import IngestTarget
 from engine.demo.scenario import DEFAULT_SPEED
 from engine.errors import ConfigError
 from engine.settings import Settings
 
+#: The collectors' JSON ingest endpoint (collectors/ingest/http.py).
+INGEST_PATH = "/ingest/v1/events"
 #: The system that pushes failed logins in the default scenario.
 PUSHING_SYSTEM = "idp"
 
@@ -70,11 +73,10 @@ def register(sub: Any) -> None:
 def ingest_target(args: argparse.Namespace, settings: Settings) -> IngestTarget:
     """Where the pushing system sends events: the flags, else the collectors' settings."""
     c = settings.collectors
-    url = args.ingest_url or f"http://{c.ingest_host}:{c.ingest_port}/ingest/{PUSHING_SYSTEM}"
+    url = args.ingest_url or f"http://{c.ingest_host}:{c.ingest_port}{INGEST_PATH}"
     token = args.ingest_token
     if token is None:
-        tokens = dict(pair.split("=", 1) for pair in c.ingest_tokens.split(",") if "=" in pair)
-        token = tokens.get(PUSHING_SYSTEM, "")
+        token = parse_tokens(c.ingest_tokens).get(PUSHING_SYSTEM, "")
     return IngestTarget(url, token.strip(), PUSHING_SYSTEM)
 
 

@@ -2,7 +2,9 @@
 
 In the demo, the city's identity platform reports a burst of failed logins
 (a password-spraying attempt from one address) as JSON over HTTP to the
-collectors' ingest endpoint, authenticated with its per-system token. The
+collectors' ingest endpoint (``POST /ingest/v1/events``, see
+``collectors.ingest.http``), authenticated with its per-system token — the
+token says which system is speaking. The
 URL and token are parameters: the demo passes the collector's, and a test
 can pass its own receiver's.
 """
@@ -32,15 +34,14 @@ class IngestTarget:
     system: str
 
 
-def failed_login(system: str, n: int, at: datetime) -> dict[str, object]:
+def failed_login(n: int, at: datetime) -> dict[str, object]:
     """The ``n``-th failed login event of a burst, in the ingest vocabulary."""
     return {
-        "system": system,
         "event_type": "login",
         "outcome": "failure",
         "user": USERS[n % len(USERS)],
         "source_ip": ATTACKER_IP,
-        "time": at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "at": at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "message": f"authentication failed for user {USERS[n % len(USERS)]}",
     }
 
@@ -55,7 +56,7 @@ async def push_failed_logins(target: IngestTarget, count: int, *, timeout: float
     headers = {"Authorization": f"Bearer {target.token}"}
     async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
         for n in range(count):
-            event = failed_login(target.system, n, datetime.now(UTC))
+            event = failed_login(n, datetime.now(UTC))
             try:
                 r = await client.post(target.url, json=event, headers=headers)
             except httpx.HTTPError as e:

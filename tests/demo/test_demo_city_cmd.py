@@ -17,8 +17,9 @@ def test_demo_city_runs_for_a_fixed_time_and_writes_its_inventory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     work = tmp_path / "city"
+    url = "http://127.0.0.1:9/ingest/v1/events"
     rc = main(["demo-city", "--dir", str(work), "--speed", "1800", "--duration", "1.5",
-               "--ingest-url", "http://127.0.0.1:9/ingest/idp", "--ingest-token", "t"])  # fmt: skip
+               "--ingest-url", url, "--ingest-token", "t"])  # fmt: skip
     out = capsys.readouterr().out
     assert rc == 0
     assert f"inventory: {work / 'inventory.yaml'}" in out
@@ -41,8 +42,8 @@ def test_a_non_positive_speed_is_refused(
 @pytest.mark.parametrize(
     ("flags", "tokens", "expected"),
     [
-        ({}, "idp=s3cret,mail=x", ("http://127.0.0.1:8514/ingest/idp", "s3cret")),
-        ({}, "", ("http://127.0.0.1:8514/ingest/idp", "")),
+        ({}, "idp=s3cret,mail=x", ("http://127.0.0.1:8514/ingest/v1/events", "s3cret")),
+        ({}, "", ("http://127.0.0.1:8514/ingest/v1/events", "")),
         ({"ingest_url": "http://127.0.0.1:1/x", "ingest_token": "tok"}, "idp=other",
          ("http://127.0.0.1:1/x", "tok")),
     ],
