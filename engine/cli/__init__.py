@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from engine.cli import (
+    alerts_cmd,
     audit_cmd,
     baseline_cmd,
     collect_cmd,
@@ -31,7 +32,7 @@ from engine.settings import Settings
 
 GROUPS: tuple[ModuleType, ...] = (
     kafka_cmd, topics_cmd, config_cmd, inventory_cmd, demo_city_cmd, notify_cmd,
-    rules_cmd, audit_cmd, collect_cmd, baseline_cmd,
+    rules_cmd, audit_cmd, collect_cmd, baseline_cmd, alerts_cmd,
 )
 
 
