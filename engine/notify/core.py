@@ -176,6 +176,8 @@ class NotifyCore:
         if batch.repeat:
             rounds = route.timers.repeat_interval
             for a in firing:
+                if a.fingerprint in self.escalations.acked:
+                    continue  # someone is on it: no reminders
                 n = max(1, int((now - a.at).total_seconds() // rounds))
                 out += self._compose(route, route.receiver, "firing", [a], 1, f":r{n}")
         else:

@@ -1,4 +1,4 @@
-"""Builders shared by the notification tests: alerts, controls, an inventory, a routes file."""
+"""Builders shared by the notification tests: alerts, controls, an inventory, routes, records."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 
 from engine.events import Alert, Control
 from engine.inventory.model import Asset, Contact, Inventory, Unit
+from engine.notify.core import Dispatch, NotifyCore
+from engine.notify.records import AlertRef, DeliveryRecord
+from engine.notify.routes import RouteSet, load_routes
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 
@@ -85,3 +88,67 @@ def inventory() -> Inventory:
         "edu-site": Asset("edu-site", "edu-bureau", "website", url="https://edu.example.gov/"),
     }
     return Inventory(units, assets)
+
+
+ROUTES = """
+defaults: {group_by: [unit, rule], group_wait: 30s, group_interval: 5m, repeat_interval: 4h}
+receivers:
+  hook: {webhook: {url: "http://127.0.0.1:9/hook", secret: s}}
+  mail: {email: {host: 127.0.0.1, sender: ssa@example.org, to: [soc@example.org]}}
+  quiet: {webhook: {url: "http://127.0.0.1:9/quiet", secret: s}}
+routes:
+  - name: key
+    match: {tags: [key-site]}
+    receiver: hook
+    escalation:
+      - {after: 15m, receiver: mail}
+      - {after: 45m}
+  - name: low
+    match: {severity: [low]}
+    receiver: quiet
+    recipients: none
+    send_resolved: false
+  - name: mail-all
+    receiver: mail
+rectification:
+  receiver: quiet
+  deadlines: {high: 2h}
+"""
+
+
+def routes() -> RouteSet:
+    return load_routes("routes.yaml", text=ROUTES, env={})
+
+
+def core() -> NotifyCore:
+    return NotifyCore(routes(), inventory(), "http://127.0.0.1:3000")
+
+
+def confirm(c: NotifyCore, ds: list[Dispatch], at: datetime, result: str = "ok") -> None:
+    """What the delivery layer would record for each dispatch."""
+    for d in ds:
+        c.on_record(record(d, at, result))
+
+
+def record(d: Dispatch, at: datetime, result: str = "ok") -> DeliveryRecord:
+    m = d.message
+    return DeliveryRecord(
+        at=at,
+        channel=m.channel,
+        receiver=m.receiver,
+        recipient=d.recipient,
+        result=result,
+        attempt=1,
+        idempotency_key=m.idempotency_key,
+        keys=d.keys,
+        kind=m.kind,
+        level=m.level,
+        route=d.route,
+        group_key=m.group_key,
+        recipients=tuple(p.address for p in m.recipients),
+        alerts=tuple(AlertRef.of(a) for a in m.alerts),
+    )
+
+
+def summary(ds: list[Dispatch]) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    return [(d.message.receiver, d.recipient, d.message.kind, d.keys) for d in ds]
