@@ -181,6 +181,7 @@ class Collector:
                 self.intake, host=c.ingest_host,
                 http_port=c.ingest_port if opts.http_port is None else opts.http_port,
                 syslog_port=c.syslog_port if opts.syslog_port is None else opts.syslog_port,
+                max_body_bytes=c.ingest_max_body_bytes,
             )
             await self.servers.start()
         self._task = asyncio.create_task(self.scheduler.run(), name="scheduler")

@@ -89,6 +89,8 @@ class CollectorSettings:
     syslog_port: int = 5514
     #: Per-system ingest tokens as "system-id=token,..." (never logged).
     ingest_tokens: str = field(default="", metadata=SECRET)
+    #: Largest JSON body the HTTP ingest accepts (bytes); bigger ones get 413.
+    ingest_max_body_bytes: int = 1 << 20
     baseline_dir: str = field(default_factory=lambda: _home(".local", "state", "ssa", "baselines"))
 
 

@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InventoryError
-from engine.inventory.loader import lint_inventory, load_inventory
+from engine.inventory.loader import default_probe_names, lint_inventory, load_inventory
 from engine.inventory.model import Asset
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "inventory"
-#: Every probe the example inventory uses (http..content come from the probes engineer).
-ALL_PROBES = ("http", "tls", "dns", "tcp", "icmp", "content", "ingest")
 
 INVALID = [
     ("invalid-bad-interval.yaml", "9:15: duration must be a string like '30s' or '5m', got 30"),
@@ -120,7 +118,7 @@ def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_example_city_is_large_varied_and_reserved() -> None:
-    inv, errors = lint_inventory(REPO / "inventory" / "city", probes=ALL_PROBES)
+    inv, errors = lint_inventory(REPO / "inventory" / "city")  # probe names from PROBES
     assert errors == []
     assert len(inv.units) >= 30 and len(inv.assets) >= 120
     assert set(Counter(a.kind for a in inv.assets.values())) == {"website", "ip", "system"}
@@ -128,6 +126,7 @@ def test_the_example_city_is_large_varied_and_reserved() -> None:
     assert {a.mlps_level for a in inv.assets.values()} >= {2, 3}
     assert all(u.contacts for u in inv.units.values())
     assert all(a.interval == 30.0 for a in inv.assets.values() if a.criticality == 5)
+    assert {p for a in inv.assets.values() for p in a.probes} == set(default_probe_names())
     for a in inv.assets.values():
         host = a.host
         assert host.endswith((".example.gov", ".example.org")) or host.startswith(
@@ -136,5 +135,5 @@ def test_the_example_city_is_large_varied_and_reserved() -> None:
 
 
 def test_the_loopback_inventory_only_names_this_machine() -> None:
-    inv = load_inventory(REPO / "inventory" / "loopback.yaml", probes=ALL_PROBES)
+    inv = load_inventory(REPO / "inventory" / "loopback.yaml")
     assert inv.assets and all(a.host == "127.0.0.1" for a in inv.assets.values())
