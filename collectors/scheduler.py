@@ -73,10 +73,11 @@ class Scheduler:
 
     def replace_all(self, assets: Iterable[Asset]) -> None:
         """Probe exactly ``assets`` (a reloaded file)."""
-        keep = {a.id for a in assets}
+        given = list(assets)
+        keep = {a.id for a in given}
         for aid in [a for a in self.plan.assets if a not in keep]:
             self.remove(aid)
-        for a in assets:
+        for a in given:
             self.put(a)
 
     def reprobe(self, asset_id: str) -> bool:
