@@ -90,7 +90,7 @@ class RuleBuilder:
             for key in ("resolve", "group_by"):
                 ok = ev.supports_resolve if key == "resolve" else ev.supports_group_by
                 if key in m and not ok:
-                    self.err(f"'{key}' has no meaning for a {ev.name} rule", m.key_mark(key))
+                    self.err(f"'{key}' has no meaning for {ev.name} rules", m.key_mark(key))
         params = self._params(m, ev.params, str(rid)) if ev else {}
         risk = m.get("risk_weight", DEFAULT_RISK.get(str(severity), 0.0))
         if isinstance(risk, bool) or not isinstance(risk, int | float) or not 0 <= risk <= 100:

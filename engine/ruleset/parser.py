@@ -133,6 +133,7 @@ def tokenize(text: str, err: Callable[[str, int], RuleError]) -> list[Token]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
+            _reject_keywords(out, err)
             ch = text[pos]
             if text.startswith("&&", pos) or text.startswith("||", pos):
                 raise err(f"use '{'and' if ch == '&' else 'or'}' instead of '{ch * 2}'", pos)
@@ -148,6 +149,15 @@ def tokenize(text: str, err: Callable[[str, int], RuleError]) -> list[Token]:
         pos = m.end()
     out.append(Token("end", "", len(text), len(text)))
     return out
+
+
+def _reject_keywords(toks: list[Token], err: Callable[[str, int], RuleError]) -> None:
+    """Python keywords have no place in a condition; name the first one found."""
+    for t in toks:
+        if t.kind == "name" and t.text in _FORBIDDEN:
+            raise err(_FORBIDDEN[t.text], t.pos)
+        if t.kind == "name" and t.text in _PY_KEYWORDS:
+            raise err(f"'{t.text}' is not allowed in an expression", t.pos)
 
 
 def _unquote(s: str) -> str:
@@ -185,6 +195,7 @@ class Parser:
         if not text.strip():
             raise self.err("empty expression", 0)
         self.toks = tokenize(text, self.err)
+        _reject_keywords(self.toks, self.err)
         self.i = 0
 
     def err(self, message: str, pos: int) -> RuleError:

@@ -80,7 +80,9 @@ def parse_time_ref(v: Any) -> datetime:
 
 def parse_tests(m: MarkedMap, diag: Diagnostics, rid: str) -> tuple[RuleTest, ...]:
     """The rule's test cases; problems go to ``diag``."""
-    cases = m.get("tests", [])
+    cases = m.get("tests")
+    if cases is None:
+        return ()
     if not isinstance(cases, MarkedList):
         diag.error(RuleError("tests must be a list of test cases", m.mark_of("tests")))
         return ()
@@ -115,6 +117,8 @@ def _case(case: MarkedMap, diag: Diagnostics, index: int) -> RuleTest:
             raise RuleError("a test observation must be a mapping", where)
         check_keys(o, OBS_KEYS, ("at", "probe"), what="test observation", err=RuleError,
                    diag=diag)
+        if "probe" not in o:
+            continue  # reported just above
         try:
             at = parse_time_ref(o.get("at", 0))
         except ValueError as e:
