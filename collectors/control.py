@@ -13,8 +13,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
+from collectors.inventory import connect
 from engine.errors import EventError
 from engine.events import Control
 
@@ -57,10 +58,12 @@ class ControlListener:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
-            client_id=self.client_id,
+        consumer = connect(
+            self._stop, "control", bootstrap_servers=self.bootstrap, group_id=None,
+            enable_auto_commit=False, client_id=self.client_id,
         )
+        if consumer is None:
+            return
         try:
             parts = consumer.partitions_for_topic(self.topic) or set()
             tps = [TopicPartition(self.topic, p) for p in sorted(parts)]

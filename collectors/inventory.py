@@ -31,6 +31,24 @@ from engine.inventory.topic import decode_asset
 log = logging.getLogger(__name__)
 
 
+def connect(stop: threading.Event, what: str, **config: Any) -> Any:
+    """A ``KafkaConsumer``, retried with backoff while Kafka is unreachable; None if stopped."""
+    from kafka.errors import KafkaConfigurationError, KafkaError
+
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            return KafkaConsumer(bootstrap_timeout_ms=5000, **config)
+        except KafkaConfigurationError:
+            raise
+        except KafkaError as e:
+            log.warning("%s consumer: Kafka unreachable at %s (%s); retrying in %.1fs",
+                        what, config.get("bootstrap_servers"), type(e).__name__, backoff)
+            stop.wait(backoff)
+            backoff = min(10.0, backoff * 2)
+    return None
+
+
 def group_id(prefix: str) -> str:
     """The collectors' consumer group, namespaced by the topic prefix."""
     return f"{prefix}.collectors"
@@ -86,7 +104,8 @@ class InventoryFollower:
     # -- the consumer thread ---------------------------------------------------------
 
     def _run(self) -> None:
-        consumer = KafkaConsumer(
+        consumer = connect(
+            self._stop, "inventory",
             bootstrap_servers=self.bootstrap,
             group_id=self.group,
             client_id=self.client_id,
@@ -95,6 +114,8 @@ class InventoryFollower:
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_interval_ms,
         )
+        if consumer is None:
+            return
         self._consumer = consumer
         try:
             if self.group is None:
