@@ -38,6 +38,14 @@ class Intake:
         self.config = config
         self.emit = emit
         self.metrics = metrics or CollectorMetrics()
+        self._warned: dict[str, int] = {}
+
+    def _should_warn(self, key: str) -> bool:
+        """Throttle warnings per sender: the 1st, 10th, 100th… (a flood must not flood the log)."""
+        if len(self._warned) > 1024:
+            self._warned.clear()
+        n = self._warned[key] = self._warned.get(key, 0) + 1
+        return n == 1 or (n % 10 == 0 and str(n).rstrip("0") == "1")
 
     def _count(self, transport: str, result: str) -> None:
         self.metrics.ingest_events.labels(transport, result).inc()
@@ -54,15 +62,18 @@ class Intake:
             msg = parse(line, now=self.config.now())
         except ValueError as e:
             self._count(transport, "malformed")
-            log.warning("syslog/%s from %s: malformed message (%s)", transport, peer, e)
+            if self._should_warn(f"malformed {peer}"):
+                log.warning("syslog/%s from %s: malformed message (%s)", transport, peer, e)
             return None
         asset = self.directory.by_sender(peer, msg.hostname)
         if asset is None:
             self._count(transport, "unknown_sender")
-            log.warning(
-                "syslog/%s from %s (hostname %r): not a registered system; dropped",
-                transport, peer, (msg.hostname or "")[:64],
-            )
+            if self._should_warn(f"unknown {peer}"):
+                log.warning(
+                    "syslog/%s from %s (hostname %r): not a registered system; dropped "
+                    "(further warnings for this sender are throttled)",
+                    transport, peer, (msg.hostname or "")[:64],
+                )
             return None
         obs = normalise.from_syslog(asset, self.config, msg, transport)
         self._deliver(obs, transport)

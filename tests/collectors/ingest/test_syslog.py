@@ -134,3 +134,21 @@ def test_bad_token_settings_never_echo_the_secret() -> None:
     with pytest.raises(ConfigError) as e:
         parse_tokens("oa=ok,broken-s3cret")
     assert str(e.value) == "collectors.ingest_tokens entry 2 is not system-id=token"
+
+
+def test_unknown_senders_are_dropped_counted_and_warned_about_sparingly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from collectors.ingest.intake import Intake
+    from collectors.probes.base import ProbeConfig
+
+    seen: list[object] = []
+    intake = Intake(Directory(), ProbeConfig(now=lambda: NOW), seen.append)
+    with caplog.at_level("WARNING", logger="collectors.ingest.intake"):
+        for _ in range(150):
+            assert intake.accept_syslog("<13>1 - stranger - - - - hi", "127.0.0.5", "udp") is None
+    assert seen == []
+    assert intake.metrics.registry.get_sample_value(
+        "ssa_ingest_events_total", {"transport": "udp", "result": "unknown_sender"}
+    ) == 150
+    assert len(caplog.records) == 3  # the 1st, 10th and 100th
