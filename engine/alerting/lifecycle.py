@@ -45,14 +45,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.alerting.fingerprint import fingerprint
-from engine.alerting.inhibition import InhibitSource, inhibited_by
-from engine.alerting.maintenance import in_maintenance, next_boundary
+from engine.alerting.maintenance import next_boundary
 from engine.alerting.policy import AlertPolicy
-from engine.alerting.record import AlertRecord
-from engine.alerting.silences import AlertLabels, Silence, silence_from_control
+from engine.alerting.record import ACTIVE, AlertRecord, quiet_deadline, raw_deadline
+from engine.alerting.silences import Silence, silence_from_control
+from engine.alerting.suppression import Suppressor
 from engine.errors import EventError
 from engine.events import Alert, Control, Finding, format_time, parse_time
-from engine.inventory.model import Asset, Inventory
+from engine.inventory.model import Inventory
 from engine.store import StateStore
 
 EVIDENCE_LIMIT = 50
@@ -76,17 +76,18 @@ class AlertLifecycle:
     ) -> None:
         self._policies = dict(policies)
         self._store = store
-        self._inventory = inventory
+        self._sup = Suppressor(self._policies, inventory)
 
     # ------------------------------------------------------------------ config
 
     def set_policies(self, policies: Mapping[str, AlertPolicy]) -> None:
         """Use a reloaded rule set's policies from now on."""
         self._policies = dict(policies)
+        self._sup.policies = self._policies
 
     def set_inventory(self, inventory: Inventory | None) -> None:
         """Use a new inventory (maintenance windows, tags, dependencies)."""
-        self._inventory = inventory
+        self._sup.inventory = inventory
         meta = self._meta()
         meta["next_due"] = _fmt(self._next_due(_parse(meta["clock"])))
         self._store[_META] = meta
@@ -130,8 +131,9 @@ class AlertLifecycle:
                 rec.pending_resolve = False
                 rec.last_match_at = max(rec.last_match_at, f.at)
                 self._save(rec)
-            else:
-                out += self._fire(rec, f)
+                self._advance(f.at, rec=rec)
+                return out
+            out += self._fire(rec, f)
         elif rec is not None and rec.active:
             _absorb(rec, f)
             out += self._resolve(rec, f.at)
@@ -205,7 +207,7 @@ class AlertLifecycle:
             sources=tuple(f.sources)[-SOURCES_LIMIT:],
             changes=(*_recent(old.changes if old else (), f.at, pol), f.at),
         )
-        rec.suppressed_by = self._suppression(rec, f.at, self._sources())
+        rec.suppressed_by = self._suppression_of(rec, f.at)
         out = [self._emit(rec, f.at)]
         if pol.inhibits:
             out += self._refresh(f.at)
@@ -223,7 +225,7 @@ class AlertLifecycle:
         rec.state, rec.resolved_at, rec.actor = "resolved", t, actor
         rec.changes = (*recent, t)
         rec.flapping = rec.pending_resolve = False
-        rec.suppressed_by = self._suppression(rec, t, self._sources())
+        rec.suppressed_by = self._suppression_of(rec, t)
         out = [self._emit(rec, t)]
         if pol.inhibits:
             out += self._refresh(t)
@@ -232,19 +234,24 @@ class AlertLifecycle:
     def _step(self, t: datetime) -> list[Alert]:
         """Handle the items due at ``t``: quiet resolution, flap release, boundaries."""
         out: list[Alert] = []
-        for rec in self._active():
-            pol = self._policy(rec.rule, rec.severity, rec.risk_weight, rec.tags)
-            release = rec.last_activity_at + timedelta(seconds=pol.flap_window_s)
-            quiet = _quiet_deadline(rec, pol)
-            if rec.flapping and release <= t:
+        for d in self._raw_active():
+            pol = self._policy(d["rule"], d["severity"], d["risk_weight"], tuple(d["tags"]))
+            due = raw_deadline(d, pol)
+            if due is None or due > t:
+                continue
+            # Re-read: an earlier resolution in this step may have re-marked this record.
+            rec = self.record(d["fingerprint"])
+            if rec is None or not rec.active:
+                continue
+            if rec.flapping:
                 rec.flapping = False
-                quiet = _quiet_deadline(rec, pol)
-                if rec.pending_resolve or (quiet is not None and quiet <= release):
-                    out += self._resolve(rec, release, force=True)
+                quiet = quiet_deadline(rec.pending_resolve, rec.last_match_at, pol)
+                if rec.pending_resolve or (quiet is not None and quiet <= due):
+                    out += self._resolve(rec, due, force=True)
                 else:
                     self._save(rec)
-            elif not rec.flapping and quiet is not None and quiet <= t:
-                out += self._resolve(rec, quiet)
+            else:
+                out += self._resolve(rec, due)
         for s in self.silences():
             if s.end + SILENCE_RETENTION <= t:
                 del self._store[_SILENCE + s.id]
@@ -253,11 +260,14 @@ class AlertLifecycle:
     def _refresh(self, t: datetime) -> list[Alert]:
         """Re-mark every active alert's suppression at ``t``; emit the changes."""
         out = []
-        sources = self._sources()
+        active = self._raw_active()
+        sources = self._sup.sources(active)
         silences = [s for s in self.silences() if s.active(t)]
-        for rec in self._active():
-            by = self._suppression(rec, t, sources, silences)
-            if by != rec.suppressed_by:
+        for d in active:
+            labels = self._sup.labels_of(d)
+            by = self._sup.suppressed_by(d["fingerprint"], labels, t, sources, silences)
+            if list(by) != d["suppressed_by"]:
+                rec = AlertRecord.from_dict(d)
                 rec.suppressed_by = by
                 out.append(self._emit(rec, t))
         return out
@@ -268,45 +278,11 @@ class AlertLifecycle:
         self._save(rec)
         return rec.to_alert()
 
-    # ------------------------------------------------------------- suppression
-
-    def _suppression(
-        self,
-        rec: AlertRecord,
-        t: datetime,
-        sources: list[InhibitSource],
-        silences: list[Silence] | None = None,
-    ) -> tuple[str, ...]:
-        labels = self._labels(rec)
-        if silences is None:
-            silences = [s for s in self.silences() if s.active(t)]
-        by = sorted(f"silence:{s.id}" for s in silences if s.matches(labels))
-        if in_maintenance(self._asset(rec.asset), t):
-            by.append("maintenance")
-        if rec.active:
-            hits = inhibited_by(rec.fingerprint, labels, sources, self._depends_on)
-            by += [f"inhibited:{fp}" for fp in hits]
-        return tuple(by)
-
-    def _sources(self) -> list[InhibitSource]:
-        out = []
-        for rec in self._active():
-            pol = self._policies.get(rec.rule)
-            if pol is not None and pol.inhibits:
-                out.append(InhibitSource(rec.fingerprint, self._labels(rec), pol.inhibits))
-        return out
-
-    def _labels(self, rec: AlertRecord) -> AlertLabels:
-        asset = self._asset(rec.asset)
-        tags = tuple(sorted(set(rec.tags) | set(asset.tags if asset else ())))
-        return AlertLabels(rec.rule, rec.asset, rec.unit, rec.severity, tags)
-
-    def _depends_on(self, asset_id: str) -> tuple[str, ...]:
-        asset = self._asset(asset_id)
-        return asset.depends_on if asset else ()
-
-    def _asset(self, asset_id: str) -> Asset | None:
-        return self._inventory.assets.get(asset_id) if self._inventory else None
+    def _suppression_of(self, rec: AlertRecord, t: datetime) -> tuple[str, ...]:
+        sup = self._sup
+        labels = sup.labels(rec.rule, rec.asset, rec.unit, rec.severity, rec.tags)
+        sources = sup.sources(self._raw_active())
+        return sup.suppressed_by(rec.fingerprint, labels, t, sources, self.silences())
 
     # ---------------------------------------------------------------- schedule
 
@@ -314,10 +290,11 @@ class AlertLifecycle:
         """The earliest time something is due after ``after`` (deadlines may be overdue)."""
         candidates: list[datetime] = []
         assets = []
-        for rec in self._active():
-            pol = self._policy(rec.rule, rec.severity, rec.risk_weight, rec.tags)
-            candidates += _deadlines(rec, pol)
-            if (a := self._asset(rec.asset)) is not None:
+        for d in self._raw_active():
+            pol = self._policy(d["rule"], d["severity"], d["risk_weight"], tuple(d["tags"]))
+            if (due := raw_deadline(d, pol)) is not None:
+                candidates.append(due)
+            if (a := self._sup.asset(d["asset"])) is not None:
                 assets.append(a)
         for s in self.silences():
             bounds = (s.starts_at, s.end, s.end + SILENCE_RETENTION)
@@ -326,18 +303,26 @@ class AlertLifecycle:
             candidates.append(b)
         return min(candidates, default=None)
 
-    def _advance(self, t: datetime, fp: str | None = None, silence: Silence | None = None) -> None:
+    def _advance(
+        self,
+        t: datetime,
+        fp: str | None = None,
+        silence: Silence | None = None,
+        rec: AlertRecord | None = None,
+    ) -> None:
         """Move the clock to ``t`` and bring forward ``next_due`` for what just changed."""
         meta = self._meta()
         clock = _parse(meta["clock"])
         clock = t if clock is None else max(clock, t)
         due = _parse(meta["next_due"])
         candidates = [] if due is None else [due]
-        rec = self.record(fp) if fp else None
+        if rec is None and fp:
+            rec = self.record(fp)
         if rec is not None and rec.active:
             pol = self._policy(rec.rule, rec.severity, rec.risk_weight, rec.tags)
-            candidates += _deadlines(rec, pol)
-            asset = self._asset(rec.asset)
+            if (own := rec.deadline(pol)) is not None:
+                candidates.append(own)
+            asset = self._sup.asset(rec.asset)
             if asset is not None and (b := next_boundary([asset], clock)) is not None:
                 candidates.append(b)
         if silence is not None:
@@ -356,8 +341,14 @@ class AlertLifecycle:
         pol = self._policies.get(rule)
         return pol or AlertPolicy(rule=rule, severity=severity, risk_weight=risk_weight, tags=tags)
 
-    def _active(self) -> list[AlertRecord]:
-        return [r for r in self.records() if r.active]
+    def _raw_active(self) -> list[dict[str, Any]]:
+        """The stored dicts of the active alerts, in fingerprint order (cheap: no parsing)."""
+        out = []
+        for k in sorted(k for k in self._store.keys() if str(k).startswith(_ALERT)):
+            d = self._store.get(k)
+            if d is not None and d["state"] in ACTIVE:
+                out.append(d)
+        return out
 
     def _save(self, rec: AlertRecord) -> None:
         self._store[_ALERT + rec.fingerprint] = rec.to_dict()
@@ -382,19 +373,6 @@ def _absorb(rec: AlertRecord, f: Finding) -> None:
 def _recent(changes: tuple[datetime, ...], t: datetime, pol: AlertPolicy) -> tuple[datetime, ...]:
     start = t - timedelta(seconds=pol.flap_window_s)
     return tuple(c for c in changes if c > start)
-
-
-def _quiet_deadline(rec: AlertRecord, pol: AlertPolicy) -> datetime | None:
-    if pol.resolve_after_s is None or rec.pending_resolve:
-        return None
-    return rec.last_match_at + timedelta(seconds=pol.resolve_after_s)
-
-
-def _deadlines(rec: AlertRecord, pol: AlertPolicy) -> list[datetime]:
-    if rec.flapping:
-        return [rec.last_activity_at + timedelta(seconds=pol.flap_window_s)]
-    quiet = _quiet_deadline(rec, pol)
-    return [quiet] if quiet is not None else []
 
 
 def _fmt(t: datetime | None) -> str | None:

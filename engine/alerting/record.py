@@ -9,10 +9,11 @@ new episode under the same fingerprint and its ``seq`` keeps counting.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
 from typing import Any
 
+from engine.alerting.policy import AlertPolicy
 from engine.alerting.silences import AlertLabels
 from engine.events import Alert, SourceOffset, format_time, parse_time
 from engine.scoring import AlertSnapshot
@@ -93,9 +94,11 @@ class AlertRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form for the state store."""
-        d = asdict(self)
+        d = {k: getattr(self, k) for k in _PLAIN}
         for k in _TIMES:
-            d[k] = format_time(d[k]) if d[k] is not None else None
+            v = getattr(self, k)
+            d[k] = format_time(v) if v is not None else None
+        d["group"] = dict(self.group)
         d["changes"] = [format_time(t) for t in self.changes]
         d["evidence"] = list(self.evidence)
         d["tags"] = list(self.tags)
@@ -117,6 +120,13 @@ class AlertRecord:
         v["group"] = dict(v.get("group", {}))
         return cls(**v)
 
+    def deadline(self, pol: AlertPolicy) -> datetime | None:
+        """When something is next due for this record (see ``deadline``)."""
+        return deadline(
+            self.state, self.flapping, self.pending_resolve, self.last_match_at,
+            self.last_activity_at, pol,
+        )  # fmt: skip
+
     def snapshot(self) -> AlertSnapshot:
         """What the risk model needs of this alert."""
         return AlertSnapshot(
@@ -131,3 +141,40 @@ class AlertRecord:
             resolved_at=self.resolved_at,
             suppressed_by=self.suppressed_by,
         )
+
+
+_SPECIAL = {*_TIMES, "group", "changes", "evidence", "tags", "suppressed_by", "sources"}
+_PLAIN = tuple(f.name for f in fields(AlertRecord) if f.name not in _SPECIAL)
+
+
+def quiet_deadline(pending: bool, last_match: datetime, pol: AlertPolicy) -> datetime | None:
+    """When an alert resolves for lack of matches (``None``: never, or a resolve waits)."""
+    if pol.resolve_after_s is None or pending:
+        return None
+    return last_match + timedelta(seconds=pol.resolve_after_s)
+
+
+def deadline(
+    state: str,
+    flapping: bool,
+    pending: bool,
+    last_match: datetime,
+    last_activity: datetime,
+    pol: AlertPolicy,
+) -> datetime | None:
+    """The time an active alert next needs attention: flap release or quiet resolution."""
+    if state not in ACTIVE:
+        return None
+    if flapping:
+        return last_activity + timedelta(seconds=pol.flap_window_s)
+    return quiet_deadline(pending, last_match, pol)
+
+
+def raw_deadline(d: dict[str, Any], pol: AlertPolicy) -> datetime | None:
+    """``deadline`` read straight from a stored record (no full parse)."""
+    if d["state"] not in ACTIVE:
+        return None
+    return deadline(
+        d["state"], d["flapping"], d["pending_resolve"], parse_time(d["last_match_at"]),
+        parse_time(d["last_activity_at"]), pol,
+    )  # fmt: skip

@@ -34,6 +34,9 @@ POLICIES = {
         resolve_after_s=None,
         inhibits=(Inhibition("dependents", rules=(SD,)), Inhibition("asset", tags=("tls",))),
     ),
+    "hd-quiet": AlertPolicy(
+        "hd-quiet", "critical", 8.0, resolve_after_s=300.0, inhibits=(Inhibition("dependents"),)
+    ),
 }
 
 
@@ -249,6 +252,26 @@ CASES: dict[str, tuple[list[tuple[Any, ...]], list[list[Any]]]] = {
             [(SD, 1, "firing", 0, ())],
             [(HD, 1, "firing", 10, ()), (SD, 2, "firing", 10, inh(HD, "gw-1"))],
             [(HD, 2, "resolved", 20, ()), (SD, 3, "firing", 20, ())],
+        ],
+    ),
+    "an inhibited alert that resolves stays marked (not notified either way)": (
+        [("match", 0), ("match", 10, HD, "gw-1"), ("resolve", 20)],
+        [
+            [(SD, 1, "firing", 0, ())],
+            [(HD, 1, "firing", 10, ()), (SD, 2, "firing", 10, inh(HD, "gw-1"))],
+            [(SD, 3, "resolved", 20, inh(HD, "gw-1"))],
+        ],
+    ),
+    # Both are due at 300: handled in fingerprint order (site-down's sorts first), each once.
+    "inhibitor and inhibited both resolve by quiet period in the same tick": (
+        [("match", 0), ("match", 0, "hd-quiet", "gw-1"), ("tick", 5000)],
+        [
+            [(SD, 1, "firing", 0, ())],
+            [("hd-quiet", 1, "firing", 0, ()), (SD, 2, "firing", 0, inh("hd-quiet", "gw-1"))],
+            [
+                (SD, 3, "resolved", 300, inh("hd-quiet", "gw-1")),
+                ("hd-quiet", 2, "resolved", 300, ()),
+            ],
         ],
     ),
     "inhibition applies to an alert that fires while the inhibitor fires": (
