@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.alerting.policy import AlertPolicy, Inhibition
 from engine.durations import parse_duration
 from engine.errors import Mark, RuleError
-from engine.evaluators import EVALUATORS
-from engine.evaluators.base import Param
 from engine.events import SEVERITIES
 from engine.ruleset.compiler import compile_node, field_getter
 from engine.ruleset.env import PackEnv
@@ -34,6 +32,9 @@ RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 DEFAULT_RISK = {"info": 0.0, "low": 1.0, "medium": 3.0, "high": 6.0, "critical": 10.0}
 INHIBIT_SCOPES = ("asset", "dependents", "unit")
 
+
+if TYPE_CHECKING:
+    from engine.evaluators.base import Param
 
 _EMPTY = MarkedList()
 _EMPTY.item_marks = []
@@ -62,6 +63,8 @@ class RuleBuilder:
 
     def build(self, m: MarkedMap) -> CompiledRule | None:
         """The compiled rule, or ``None`` if it has errors (all reported)."""
+        from engine.evaluators import EVALUATORS  # here: evaluators import the rule model
+
         n_errors = len(self.diag.errors)
         rtype = m.get("type")
         ev = EVALUATORS.get(rtype) if isinstance(rtype, str) else None
