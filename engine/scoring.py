@@ -137,6 +137,11 @@ class Scores:
     criticality: tuple[int, ...] = ()
     decay: FloatArray = field(default_factory=lambda: np.zeros(0))
     contribution: FloatArray = field(default_factory=lambda: np.zeros(0))
+    #: Per alert: the position of its asset in ``asset`` and of its unit in ``unit``.
+    alert_asset: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    alert_unit: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    asset_pos: dict[str, int] = field(default_factory=dict)
+    unit_pos: dict[str, int] = field(default_factory=dict)
 
     @property
     def posture(self) -> float:
@@ -205,12 +210,16 @@ def compute_scores(
         criticality=crit_list,
         decay=decay,
         contribution=contribution,
+        alert_asset=a_of,
+        alert_unit=u_of,
+        asset_pos=a_index,
+        unit_pos=u_index,
     )
 
 
 def explain_asset(scores: Scores, asset_id: str) -> Explanation:
     """The asset's score and each contributing alert's share of it."""
-    mask = np.fromiter((a.asset == asset_id for a in scores.alerts), np.bool_, len(scores.alerts))
+    mask = scores.alert_asset == scores.asset_pos.get(asset_id, -1)
     return _explain(
         scores,
         "asset",
@@ -224,7 +233,7 @@ def explain_asset(scores: Scores, asset_id: str) -> Explanation:
 
 def explain_unit(scores: Scores, unit_id: str) -> Explanation:
     """The unit's score and each contributing alert's share of it."""
-    mask = np.fromiter((a.unit == unit_id for a in scores.alerts), np.bool_, len(scores.alerts))
+    mask = scores.alert_unit == scores.unit_pos.get(unit_id, -1)
     return _explain(
         scores,
         "unit",

@@ -13,7 +13,7 @@ hash-chained record is the ``ssa.alerts`` topic.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -121,28 +121,30 @@ class InMemoryStateView:
 
     def assets(self) -> list[Doc]:
         s = self.scores()
-        return [self._asset_doc(s, a) for a in sorted(s.asset)]
+        active = Counter(a.asset for a in s.alerts if _active(a.state))
+        return [self._asset_doc(s, a, active[a]) for a in sorted(s.asset)]
 
     def asset(self, asset_id: str) -> Doc | None:
         s = self.scores()
-        return self._asset_doc(s, asset_id) if asset_id in s.asset else None
+        if asset_id not in s.asset:
+            return None
+        active = sum(1 for x in s.alerts if x.asset == asset_id and _active(x.state))
+        return self._asset_doc(s, asset_id, active)
 
     def units(self) -> list[Doc]:
         s = self.scores()
+        members = Counter(a.unit for a in self._inventory.assets.values())
+        active = Counter(a.unit for a in s.alerts if _active(a.state))
         out = []
         for unit_id in sorted(s.unit):
-            e = explain_unit(s, unit_id)
             unit = self._inventory.units.get(unit_id)
-            members = [a for a in self._inventory.assets.values() if a.unit == unit_id]
             out.append(
                 {
                     "id": unit_id,
                     "name": unit.name if unit else "",
-                    "assets": len(members),
-                    "active_alerts": sum(
-                        1 for a in s.alerts if a.unit == unit_id and _active(a.state)
-                    ),
-                    **_scored(e.to_dict()),
+                    "assets": members[unit_id],
+                    "active_alerts": active[unit_id],
+                    **_scored(explain_unit(s, unit_id).to_dict()),
                 }
             )
         return out
@@ -190,10 +192,9 @@ class InMemoryStateView:
             return None
         return {**s.to_dict(), "status": s.status(self.lifecycle.clock or _EPOCH)}
 
-    def _asset_doc(self, s: Scores, asset_id: str) -> Doc:
+    def _asset_doc(self, s: Scores, asset_id: str, active: int) -> Doc:
         a = self._inventory.assets.get(asset_id)
         e = explain_asset(s, asset_id).to_dict()
-        active = sum(1 for x in s.alerts if x.asset == asset_id and _active(x.state))
         return {
             "id": asset_id,
             "unit": a.unit if a else next((x.unit for x in s.alerts if x.asset == asset_id), ""),
