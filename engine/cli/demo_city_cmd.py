@@ -63,6 +63,12 @@ def register(sub: Any) -> None:
         help="first three octets of the hosts' loopback block, e.g. 127.77.0 "
         "(default: a random one)",
     )
+    p.add_argument(
+        "--baseline-dir",
+        default=None,
+        help="approve every site's page as its content baseline here "
+        "(default: DIR/baselines; give the collectors the same folder)",
+    )
     p.add_argument("--dns-port", type=int, default=0, help="DNS server port (default: free)")
     p.add_argument(
         "--webhook-port", type=int, default=0, help="webhook receiver port (default: free)"
@@ -90,6 +96,7 @@ def demo_city_cmd(args: argparse.Namespace, settings: Settings) -> int:
         dns_port=args.dns_port,
         ingest=ingest_target(args, settings),
         webhook_port=args.webhook_port,
+        baseline_dir=Path(args.baseline_dir or Path(args.dir) / "baselines"),
     )
     return asyncio.run(_run(config, args.duration))
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from engine.broker.local import free_port
+from engine.demo.baselines import approve_all
 from engine.demo.dnsserver import DnsServer
 from engine.demo.inventory import Layout, write_inventory
 from engine.demo.pki import DemoCA, LeafCert
@@ -60,6 +61,9 @@ class CityConfig:
     interval: str = "10s"
     #: Print each scenario step and each notification on stdout.
     echo: bool = True
+    #: Approve every website's page as its content baseline here once the city is up
+    #: (the collectors' ``collectors.baseline_dir``); ``None``: approve nothing.
+    baseline_dir: Path | None = None
     plan: CityPlan = field(default_factory=city_plan)
 
 
@@ -84,6 +88,8 @@ class City:
         self.dns = DnsServer(config.site_host, config.dns_port or free_port(), ZONE)
         self.webhook: WebhookReceiver | None = None
         self.happened: list[Happened] = []
+        #: Assets whose page was approved as the content baseline at start.
+        self.baselines: list[str] = []
         self.ca_file: Path = config.work_dir / "pki" / "ca.pem"
         self.inventory_path: Path = config.work_dir / "inventory.yaml"
         self._started_at = 0.0
@@ -147,6 +153,8 @@ class City:
             )
             await self.webhook.start()
         write_inventory(self.inventory_path, self.plan, self.layout())
+        if cfg.baseline_dir is not None:
+            self.baselines = await approve_all(self.inventory_path, cfg.baseline_dir)
 
     async def close(self) -> None:
         """Stop every server the city started."""
@@ -230,6 +238,10 @@ class City:
         ]
         if self.webhook is not None:
             lines.append(f"  webhook receiver: {self.webhook.url}")
+        if self.config.baseline_dir is not None:
+            lines.append(
+                f"  content baselines: {self.config.baseline_dir} ({len(self.baselines)} approved)"
+            )
         portal = self.sites.get("portal")
         if portal is not None:
             lines.append(f"  portal: {portal.url}")
