@@ -223,7 +223,8 @@ async def posture(request: web.Request) -> web.Response:
 
 
 async def list_assets(request: web.Request) -> web.Response:
-    return _json({"assets": request.app[VIEW].assets()})
+    view = request.app[VIEW]
+    return _json({"posture": view.posture()["posture"], "assets": view.assets()})
 
 
 async def get_asset(request: web.Request) -> web.Response:

@@ -29,7 +29,11 @@ def register(sub: Any) -> None:
     alerts = sub.add_parser("alerts", help="list and acknowledge alerts (via the engine API)")
     a = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     ls = a.add_parser("list", help="list alerts")
-    ls.add_argument("--state", help="firing, acknowledged, resolved or active")
+    ls.add_argument(
+        "--state",
+        default="active",
+        help="firing, acknowledged, resolved, active (default: firing or acknowledged) or all",
+    )
     ls.add_argument("--severity", help="info, low, medium, high or critical")
     ls.add_argument("--unit", help="a unit id")
     ls.add_argument("--json", action="store_true", help="print the API's JSON")
@@ -67,6 +71,8 @@ def register(sub: Any) -> None:
 
 def alerts_list(args: argparse.Namespace, settings: Settings) -> int:
     params = {k: v for k in ("state", "severity", "unit") if (v := getattr(args, k))}
+    if params.get("state") == "all":
+        del params["state"]
     alerts = _call(settings, "GET", "/api/v1/alerts", params=params)["alerts"]
     if args.json:
         print(json.dumps(alerts, indent=2, ensure_ascii=False))

@@ -89,6 +89,7 @@ async def test_assets_with_scores_and_explanations(api: Api) -> None:
     r = await api.client.get("/api/v1/assets")
     assert r.status_code == 200
     assets = {a["id"]: a for a in r.json()["assets"]}
+    assert r.json()["posture"] == (await api.client.get("/api/v1/posture")).json()["posture"]
     portal = assets["portal"]
     assert portal["unit"] == "gov-office" and portal["criticality"] == 5
     assert portal["active_alerts"] == 1 and portal["raw"] == 25.0

@@ -71,9 +71,13 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> Iterator[Server
 
 
 def test_alerts_list_and_filters(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["alerts", "list"]) == 0
+    server.view.on_finding(finding(8, "site-down", "blog", "resolve"))
+    assert main(["alerts", "list"]) == 0  # active ones by default
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:4] == ["FINGERPRINT", "STATE", "SEVERITY", "RULE"]
+    assert [line.split()[4] for line in out[1:]] == ["portal"]
+    assert main(["alerts", "list", "--state", "all"]) == 0
+    out = capsys.readouterr().out.splitlines()
     assert sorted(line.split()[4] for line in out[1:]) == ["blog", "portal"]
     assert main(["alerts", "list", "--unit", "other"]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == []
