@@ -6,7 +6,8 @@ scripts, a session id in links, a cache-busting ``?v=1700000000``. These are
 replaced by placeholders before hashing, so the ``content_hash`` of an
 unchanged page is stable and a defacement changes it.
 
-The rules, in order (each a regular expression over the decoded HTML):
+The rules, in order (each one regular-expression pass over the decoded HTML;
+they are few and cheap because the http probe runs this on every fetch):
 1. HTML comments are dropped (build stamps, server timings).
 2. Volatile attributes are dropped: ``nonce``, and ``value``/``content`` of
    inputs and metas whose name mentions csrf, xsrf, token, nonce, session,
@@ -14,13 +15,14 @@ The rules, in order (each a regular expression over the decoded HTML):
 3. Session ids and cache busters in URLs (``;jsessionid=``, ``sid=``,
    ``PHPSESSID=``, ``token=``, ``_=``, ``t=``, ``v=``, ``ts=``) keep their
    name and lose their value.
-4. Dates (``2026-11-29``, ``2026/11/29``, ``2026年11月29日``, ``Nov 29, 2026``),
-   times (``09:15``, ``09:15:02``) and weekdays (``星期日``, ``Sunday``) become
-   ``<date>``, ``<time>``, ``<day>``.
-5. Tokens (runs of 16+ hex digits; runs of 20+ letters, digits, ``-`` and
-   ``_`` that mix letters and digits) become ``<token>``.
-6. Every remaining run of digits becomes ``0``: counters, view counts and
-   timestamps are not content. (A defacement changes words, not digits.)
+4. Tokens become ``<token>``: runs of 16+ letters, digits, ``-`` and ``_``
+   that are all hex digits, or letters mixed with at least 4 digits (CSRF
+   tokens, nonces, session and request ids, asset fingerprints).
+5. Month and weekday names (``Nov``, ``November``, ``Sunday``, ``星期日``,
+   ``周日``) become ``<date>`` and ``<day>``.
+6. Every run of digits becomes ``0``: dates (``0-0-0``, ``0年0月0日``), times
+   (``0:0:0``), counters, view counts and timestamps are not content.
+   (A defacement changes words, not digits.)
 7. Whitespace collapses to one space.
 """
 
@@ -28,10 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
-_NONCE = re.compile(r"""\snonce\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
-_VOLATILE_TAG = re.compile(r"<(?:input|meta)\b[^>]*>", re.I)
+_NONCE = re.compile(r"""nonce\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
+_VOLATILE_TAG = re.compile(r"<(?:input|meta|INPUT|META)\b[^>]*>")
 _VOLATILE_NAME = re.compile(r"csrf|xsrf|token|nonce|session|viewstate|eventvalidation", re.I)
 _VOLATILE_VALUE = re.compile(r"""(\s(?:value|content)\s*=\s*)("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
 _SESSION = re.compile(
@@ -39,23 +42,30 @@ _SESSION = re.compile(
     r"""[^"'&#\s>]*""",
     re.I,
 )
-_DATE = re.compile(
-    r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
-    r"|\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:T\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
-    r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{4}",
+_RUN = re.compile(r"[\w-]{16,}", re.A)
+_HEX = frozenset("0123456789abcdefABCDEF")
+_NAMES = re.compile(
+    r"\b(?:(?P<day>(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
+    r"|jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b",
     re.I,
 )
-_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?", re.I)
-_DAY = re.compile(
-    r"(?:星期|周|礼拜)[一二三四五六日天]"
-    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-    re.I,
-)
-_HEX = re.compile(r"\b[0-9a-fA-F]{16,}\b")
-_TOKEN = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{20,}(?![\w-])", re.A)
+_CN_DAY = re.compile(r"(?:星期|周|礼拜)[一二三四五六日天]")
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
+
+
+def _token(m: re.Match[str]) -> str:
+    """A run of 16+ word characters is a token if all hex, or letters mixed with 4+ digits."""
+    run = m.group(0)
+    if set(run) <= _HEX:
+        return "<token>"
+    digits = sum(c.isdigit() for c in run)
+    return "<token>" if digits >= 4 and digits < len(run) else run
+
+
+def _name(m: re.Match[str]) -> str:
+    return "<day>" if m.group("day") else "<date>"
 
 
 def _strip_volatile_values(m: re.Match[str]) -> str:
@@ -67,22 +77,33 @@ def _strip_volatile_values(m: re.Match[str]) -> str:
 
 def normalise(html: str) -> str:
     """The page with its dynamic parts replaced (see the module docstring)."""
-    s = _COMMENT.sub("", html)
+    s = _COMMENT.sub("", html) if "<!--" in html else html
     s = _NONCE.sub("", s)
     s = _VOLATILE_TAG.sub(_strip_volatile_values, s)
     s = _SESSION.sub(r"\1*", s)
-    s = _DATE.sub("<date>", s)
-    s = _TIME.sub("<time>", s)
-    s = _DAY.sub("<day>", s)
-    s = _HEX.sub("<token>", s)
-    s = _TOKEN.sub("<token>", s)
+    s = _RUN.sub(_token, s)
+    s = _NAMES.sub(_name, s)
+    s = _CN_DAY.sub("<day>", s)
     s = _DIGITS.sub("0", s)
     return _SPACE.sub(" ", s).strip()
 
 
+#: Recently hashed pages by a digest of their raw text: most pages do not change
+#: between probes, and normalising is the costliest step of an http probe.
+_memo: OrderedDict[bytes, str] = OrderedDict()
+MEMO_SIZE = 4096
+
+
 def content_hash(html: str) -> str:
-    """SHA-256 (hex) of the normalised page."""
-    return hashlib.sha256(normalise(html).encode("utf-8")).hexdigest()
+    """SHA-256 (hex) of the normalised page (memoised by the raw page's digest)."""
+    key = hashlib.blake2b(html.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    digest = _memo.get(key)
+    if digest is None:
+        digest = hashlib.sha256(normalise(html).encode("utf-8")).hexdigest()
+        _memo[key] = digest
+        if len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+    return digest
 
 
 def decode(body: bytes, content_type: str = "") -> str:

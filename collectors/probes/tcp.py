@@ -123,6 +123,9 @@ async def _check(host: str, port: int, connect_timeout: float, wait: float) -> t
             reader, writer = await asyncio.open_connection(host, port)
     except TimeoutError:
         return "filtered", ""
+    except ConnectionResetError:
+        # Refused is RST to our SYN; a reset after that means a service accepted, then hung up.
+        return "open", ""
     except OSError:
         return "closed", ""
     try:
