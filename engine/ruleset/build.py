@@ -53,6 +53,8 @@ class RuleBuilder:
         self.lines = lines
         #: list and macro names each rule uses (for its version)
         self.uses: dict[str, set[str]] = {}
+        #: every rule id of the pack (inhibitions must name one)
+        self.known_ids: set[str] = set()
 
     def err(self, message: str, mark: Mark) -> None:
         self.diag.error(RuleError(message, mark))
@@ -303,8 +305,11 @@ class RuleBuilder:
                 self.err(f"scope must be one of: {', '.join(INHIBIT_SCOPES)}",
                          item.mark_of("scope"))
                 return None
-            out.append(Inhibition(scope, self._str_list(item, "rules"),
-                                  self._str_list(item, "tags")))
+            targets = self._str_list(item, "rules")
+            for j, target in enumerate(targets):
+                if target not in self.known_ids:
+                    self.err(f"unknown rule '{target}' in inhibits", item["rules"].mark_at(j))
+            out.append(Inhibition(scope, targets, self._str_list(item, "tags")))
         return tuple(out)
 
     def _probes(self, rule: CompiledRule) -> frozenset[str] | None:

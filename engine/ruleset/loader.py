@@ -71,6 +71,7 @@ class _PackLoader:
                 self._read(f)
         env = PackEnv(self.lists, self.macros, self.diag)
         builder = RuleBuilder(env, self.diag, self.lines)
+        builder.known_ids = {m["id"] for m in self.rule_maps if isinstance(m.get("id"), str)}
         rules: list[CompiledRule] = []
         first_at: dict[str, Mark] = {}
         from engine.ruleset.ruletests import parse_tests
@@ -96,7 +97,6 @@ class _PackLoader:
                 kind = "list" if name in self.lists else "macro"
                 mark = self.list_marks[name] if kind == "list" else self.macros[name].mark
                 self.diag.warn(RuleError(f"{kind} '{name}' is never used", mark))
-        self._check_inhibits(rules, first_at)
         version = _sha(self.canonical)
         for r in rules:
             own = {
@@ -176,13 +176,6 @@ class _PackLoader:
         vmark = m.mark_of(name)
         self.macros[name] = MacroSource(value.strip("\n"), mark, locator(self.lines[file], vmark))
         self.canonical["macros"][name] = value.strip()
-
-    def _check_inhibits(self, rules: list[CompiledRule], ids: dict[str, Mark]) -> None:
-        for r in rules:
-            for inh in r.policy.inhibits if r.policy else ():
-                for target in inh.rules:
-                    if target not in ids:
-                        self.diag.error(RuleError(f"unknown rule '{target}' in inhibits", r.mark))
 
 
 def _sha(value: Any) -> str:

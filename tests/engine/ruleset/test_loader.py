@@ -58,7 +58,7 @@ CASES = [
     ("title-field.yaml", ["title-field.yaml:2:43: unknown field 'data.nope' in title"]),
     ("unknown-field.yaml", ["unknown-field.yaml:6:36: unknown field 'data.staus' "
                             "(did you mean 'data.status'?)"]),
-    ("unknown-inhibited-rule.yaml", ["unknown-inhibited-rule.yaml:2:5: unknown rule "
+    ("unknown-inhibited-rule.yaml", ["unknown-inhibited-rule.yaml:7:44: unknown rule "
                                      "'site-dwn' in inhibits"]),
     ("unknown-key.yaml", ["unknown-key.yaml:7:5: unknown key 'descripton' in rule "
                           "(did you mean 'description'?)"]),
