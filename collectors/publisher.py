@@ -5,7 +5,8 @@ local buffer (a deque) and returns. A background thread drains the buffer
 through a kafka-python ``KafkaProducer`` (key = asset id, ``acks=all``,
 idempotent, batched with ``linger_ms``). While Kafka is unreachable the
 thread keeps retrying with a capped backoff and the buffer holds the
-observations; undelivered ones go back to the front of the buffer. Only when
+observations; ones the producer finally fails to deliver (its delivery
+callbacks say so) go back to the front of the buffer. Only when
 the buffer is full is the oldest observation dropped — logged at ERROR and
 counted in ``ssa_collector_buffer_dropped_total``, never silently.
 """
@@ -23,7 +24,7 @@ from engine.events import Observation
 
 log = logging.getLogger(__name__)
 
-#: Observations sent to the producer per round before waiting for delivery.
+#: Observations handed to the producer per round.
 BATCH = 1000
 
 
@@ -51,6 +52,8 @@ class Publisher:
         self.client_id = client_id
         self.delivered = 0
         self.dropped = 0
+        self.inflight = 0
+        self.failed_deliveries = 0
         self._buffer: deque[tuple[str, Observation]] = deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -98,7 +101,11 @@ class Publisher:
     def stop(self, timeout: float = 10.0) -> None:
         """Deliver what is buffered (up to ``timeout``), then stop the thread."""
         deadline = time.monotonic() + timeout
-        while self._buffer and self._producer is not None and time.monotonic() < deadline:
+        while (
+            (self._buffer or self.inflight)
+            and self._producer is not None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         with self._cond:
             self._stopping = True
@@ -108,8 +115,9 @@ class Publisher:
         if self._producer is not None:
             self._producer.close(timeout=2)
             self._producer = None
-        if self._buffer:
-            log.error("publisher stopped with %d observations undelivered", len(self._buffer))
+        if self._buffer or self.inflight:
+            log.error("publisher stopped with %d observations undelivered",
+                      len(self._buffer) + self.inflight)
 
     def _run(self) -> None:
         backoff = 0.2
@@ -167,43 +175,54 @@ class Publisher:
         return producer
 
     def _send(self, batch: list[tuple[str, Observation]]) -> bool:
-        """Send a batch and wait for it; put back what was not delivered."""
+        """Hand a batch to the producer; delivery is reported by the futures' callbacks.
+
+        The producer batches (``linger_ms``) and retries on its own; an
+        observation it finally fails to deliver comes back to the buffer.
+        """
         from kafka.errors import KafkaError
 
-        futures: list[tuple[tuple[str, Observation], Any]] = []
-        failed: list[tuple[str, Observation]] = []
         for i, item in enumerate(batch):
             key, obs = item
             try:
                 f = self._producer.send(self.topic, key=key.encode(), value=obs.to_json())
-            except KafkaError as e:
-                log.warning("cannot send to %s: %s", self.topic, e)
-                failed = batch[i:]
-                break
-            futures.append((item, f))
-        try:
-            self._producer.flush(timeout=self.delivery_timeout_s)
-        except KafkaError as e:  # not everything left in time; the futures say what
-            log.warning("flush to %s incomplete: %s", self.topic, type(e).__name__)
-        for item, f in futures:
-            try:
-                f.get(timeout=0.1)
-            except KafkaError:
-                failed.append(item)
-            else:
-                self.delivered += 1
-        if failed:
-            self.metrics.publish_errors.inc()
-            log.warning("%d observations not delivered; kept for retry", len(failed))
+            except KafkaError as e:  # no metadata in time, or the producer's memory is full
+                log.warning("cannot send to %s (%s); %d observations kept for retry",
+                            self.topic, type(e).__name__, len(batch) - i)
+                self.metrics.publish_errors.inc()
+                self._put_back(batch[i:])
+                return False
             with self._cond:
-                room = self.capacity - len(self._buffer)
-                keep = failed[-room:] if room > 0 else []
-                for _ in range(len(failed) - len(keep)):
-                    self.dropped += 1
-                    self.metrics.buffer_dropped.inc()
-                if len(keep) < len(failed):
-                    log.error("observation buffer full: dropped %d undelivered observations",
-                              len(failed) - len(keep))
-                self._buffer.extendleft(reversed(keep))
-            return False
+                self.inflight += 1
+            f.add_callback(self._on_delivered)
+            f.add_errback(self._on_failed, item)
         return True
+
+    def _on_delivered(self, _metadata: Any) -> None:
+        with self._cond:
+            self.delivered += 1
+            self.inflight -= 1
+
+    def _on_failed(self, item: tuple[str, Observation], error: Exception) -> None:
+        self.metrics.publish_errors.inc()
+        with self._cond:
+            self.inflight -= 1
+            self.failed_deliveries += 1
+            if self.failed_deliveries == 1 or self.failed_deliveries % 1000 == 0:
+                log.warning("delivery to %s failed (%s); kept for retry (%d failures so far)",
+                            self.topic, type(error).__name__, self.failed_deliveries)
+        self._put_back([item])
+
+    def _put_back(self, items: list[tuple[str, Observation]]) -> None:
+        """Return undelivered observations to the front of the buffer, if there is room."""
+        with self._cond:
+            room = self.capacity - len(self._buffer)
+            keep = items[-room:] if room > 0 else []
+            lost = len(items) - len(keep)
+            if lost:
+                self.dropped += lost
+                self.metrics.buffer_dropped.inc(lost)
+                log.error("observation buffer full (%d): dropped %d undelivered observations",
+                          self.capacity, lost)
+            self._buffer.extendleft(reversed(keep))
+            self._cond.notify()
