@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.alerting.lifecycle import EVIDENCE_LIMIT, AlertLifecycle
 from engine.alerting.policy import AlertPolicy, Inhibition
@@ -489,3 +491,68 @@ def test_invalid_controls_are_rejected_without_changing_state(c: Control, messag
         life.on_control(c)
     assert str(e.value) == message
     assert dict(store) == before
+
+
+# --------------------------------------------------------------------------
+# properties over random streams
+
+
+_OPS = st.tuples(
+    st.sampled_from(["match", "match", "resolve", "ack", "unack", "fixed", "silence", "expire",
+                     "tick"]),
+    st.sampled_from(
+        [(SD, "portal"), (SD, "blog"), (HD, "gw-1"), (CE, "gw-1"), ("hd-quiet", "gw-1")]
+    ),
+    st.integers(0, 400),
+)  # fmt: skip
+
+
+def _play(ops: list[tuple[str, tuple[str, str], int]], tick_every: int | None) -> list[Alert]:
+    life = AlertLifecycle(POLICIES, JsonStore(), inventory(((500, 900),)))
+    out: list[Alert] = []
+    now = 0
+    for i, (op, (rule, asset), gap) in enumerate(ops):
+        target = now + gap
+        if tick_every:
+            while now + tick_every < target:
+                now += tick_every
+                out += life.tick(t(now))
+        now = target
+        if op in ("match", "resolve"):
+            out += life.on_finding(finding(now, rule, asset, op))
+        elif op in ("ack", "unack", "fixed"):
+            out += life.on_control(control(op, now, fp(rule, asset), cid=f"c{i}"))
+        elif op == "silence":
+            data = {"matchers": [f"rule={rule}"], "ends_at": iso(now + 3 * gap + 1)}
+            out += life.on_control(control("silence", now, data=data, cid=f"s{i % 3}"))
+        elif op == "expire":
+            out += life.on_control(control("expire_silence", now, f"s{i % 3}", cid=f"c{i}"))
+        else:
+            out += life.tick(t(now))
+    return out + life.tick(t(now + 100_000))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_OPS, max_size=40))
+def test_random_streams_keep_the_invariants(ops: list[tuple[str, tuple[str, str], int]]) -> None:
+    alerts = _play(ops, None)
+    last: dict[str, Alert] = {}
+    for a in alerts:
+        prev = last.get(a.fingerprint)
+        # seq counts every change of a fingerprint from 1, without gaps
+        assert a.seq == (prev.seq + 1 if prev else 1)
+        if prev is not None:
+            assert a.at >= prev.at
+            # a change is a new state, or the same active state re-marked
+            assert a.state != prev.state or a.suppressed_by != prev.suppressed_by
+            if prev.state == "resolved":
+                assert a.state == "firing" and a.started_at == a.at
+            if a.state == "acknowledged":
+                assert prev.state in ("firing", "acknowledged")
+        else:
+            assert a.state == "firing"
+        assert a.suppressed == bool(a.suppressed_by)
+        assert Alert.from_json(a.to_json()) == a
+        last[a.fingerprint] = a
+    # the driver's tick cadence never changes the record
+    assert [a.to_json() for a in _play(ops, 7)] == [a.to_json() for a in alerts]
