@@ -38,6 +38,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("notifications", "fingerprint", "delivery log of notifications", "long"),
     TopicSpec("control", "-", "silences, acknowledgements, reloads", "long", single_partition=True),
     TopicSpec("deadletter", "-", "rejected input with the reason", "short"),
+    # Internal: ssa.control copied to every engine partition (same count as observations).
+    TopicSpec("engine-commands", "-", "controls fanned out to every engine partition", "long"),
 )
 
 

@@ -21,6 +21,8 @@ from engine.cli import (
     collect_cmd,
     config_cmd,
     demo_city_cmd,
+    demo_cmd,
+    engine_cmd,
     inventory_cmd,
     kafka_cmd,
     notify_cmd,
@@ -31,7 +33,8 @@ from engine.errors import SsaError
 from engine.settings import Settings
 
 GROUPS: tuple[ModuleType, ...] = (
-    kafka_cmd, topics_cmd, config_cmd, inventory_cmd, demo_city_cmd, notify_cmd,
+    kafka_cmd, topics_cmd, config_cmd, engine_cmd, demo_cmd, inventory_cmd, demo_city_cmd,
+    notify_cmd,
     rules_cmd, audit_cmd, collect_cmd, baseline_cmd, alerts_cmd,
 )
 

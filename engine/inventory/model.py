@@ -98,13 +98,14 @@ class Asset:
 
     @property
     def partition_key(self) -> str:
-        """The Kafka key of this asset's observations.
+        """The Kafka key of this asset's observations: its unit.
 
-        An asset that sits behind another (``depends_on``) is keyed by that one,
-        so both land on the same partition and engine worker: inhibition ("the
-        host is down, mute the sites behind it") then needs no cross-worker state.
+        All assets of a unit land on one partition and so on one engine worker,
+        together with their state: unit-wide sequence rules and inhibition ("the
+        gateway is down, mute the sites behind it") then need no cross-worker
+        state, while hundreds of units still spread evenly over the partitions.
         """
-        return self.depends_on[0] if self.depends_on else self.id
+        return self.unit
 
     @property
     def interval(self) -> float:

@@ -1,0 +1,1 @@
+"""The Faust adapter: app, runtime, read model."""
