@@ -128,7 +128,7 @@ def list_cmd(args: argparse.Namespace, settings: Settings) -> int:
     items = core.rectify.listing(include_closed=args.all)
     if args.json:
         for item in items:
-            sys.stdout.buffer.write(orjson.dumps(item.to_dict()) + b"\n")
+            print(orjson.dumps(item.to_dict()).decode())
         return 0
     print(f"{'FINGERPRINT':<34} {'UNIT':<20} {'ASSET':<20} {'SEV':<8} {'STATE':<13} DEADLINE")
     for i in items:

@@ -152,7 +152,8 @@ class Rectifications:
             item.resolution = "re-probe passed" if passed else "recovered"
             item.history.append(f"{format_time(alert.at)} closed: {item.resolution}")
         elif alert.state == "firing" and item.state == "fixed" and item.fixed_at is not None:
-            if alert.at > item.fixed_at:
+            # A new state change (not the one that opened the item) after the report.
+            if alert.seq > item.seq and alert.at > item.fixed_at:
                 item.state = "acknowledged"
                 item.history.append(f"{format_time(alert.at)} re-probe failed: still firing")
 

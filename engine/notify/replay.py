@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from engine.errors import EventError
+from engine.errors import BrokerError, EventError
 from engine.events import Alert, Control
 from engine.notify.core import NotifyCore
 from engine.notify.records import DeliveryRecord
@@ -38,10 +39,14 @@ class Replayed:
 
 async def partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
     """Every partition of ``topics`` (waiting for the metadata)."""
-    await consumer.topics()  # refreshes the cluster metadata
+    # ``consumer.topics()`` fetches fresh metadata but returns only the names; the
+    # partitions come from the same call on the client (aiokafka has no public form).
+    cluster: Any = await consumer._client.fetch_all_metadata()
     out = []
     for t in topics:
-        parts = consumer.partitions_for_topic(t) or set()
+        parts = cluster.partitions_for_topic(t)
+        if not parts:
+            raise BrokerError(f"topic {t} does not exist (run `ssa topics create`)")
         out += [TopicPartition(t, p) for p in sorted(parts)]
     return out
 
@@ -117,7 +122,9 @@ async def rebuild(
         events.append((ev.at, len(events), ev))
     for _, _, ev in sorted(events, key=lambda x: (x[0], x[1])):
         if isinstance(ev, Alert):
-            core.on_alert(ev, ev.at)
+            # Groups start from the event's time (never later than now), so what
+            # waited its group_wait before the restart is due at once.
+            core.on_alert(ev, min(ev.at, now))
             done.alerts += 1
         else:
             core.on_control(ev)
