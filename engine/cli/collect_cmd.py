@@ -45,6 +45,12 @@ def register(sub: Any) -> None:
     p.add_argument("--vantage", help="where this probe runs from (default: settings)")
     p.set_defaults(func=probe_cmd)
 
+    r = sub.add_parser("reprobe", help="ask the collector that owns ASSET to probe it now")
+    r.add_argument("asset")
+    r.add_argument("--actor", default="operator", help="who asks (recorded in the event)")
+    r.add_argument("--comment", default="", help="why (recorded in the event)")
+    r.set_defaults(func=reprobe_cmd)
+
 
 def _check_name(what: str, value: str | None) -> None:
     if value is not None and not _NAME.match(value):
@@ -108,3 +114,33 @@ def probe_cmd(args: argparse.Namespace, settings: Settings) -> int:
     )
     sys.stdout.write(orjson.dumps(obs.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0 if obs.ok else 1
+
+
+def reprobe_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    """Record a ``reprobe`` control event; the owning collector probes the asset at once."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    from engine.broker import bootstrap_servers
+    from engine.errors import BrokerError
+    from engine.events import Control
+
+    _check_name("asset", args.asset)
+    control = Control(
+        id=f"reprobe-{uuid.uuid4().hex[:12]}", kind="reprobe", at=datetime.now(UTC),
+        actor=args.actor, target=args.asset, data={"asset": args.asset}, comment=args.comment,
+    )
+    topic = settings.topic("control")
+    try:
+        producer = KafkaProducer(bootstrap_servers=bootstrap_servers(settings), acks="all")
+        try:
+            producer.send(topic, control.to_json()).get(timeout=15)
+        finally:
+            producer.close(timeout=5)
+    except KafkaError as e:
+        raise BrokerError(f"cannot record the re-probe request on {topic}: {e}") from None
+    print(f"re-probe of {args.asset} requested ({control.id})")
+    return 0

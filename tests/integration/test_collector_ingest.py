@@ -115,3 +115,27 @@ async def test_pushed_events_become_observations(
     assert m.get_sample_value("ssa_ingest_events_total",
                               {"transport": "udp", "result": "accepted"}) == 2
     assert collector.config.pushes.records["oa"].total == 5
+
+
+async def test_ssa_reprobe_makes_the_owner_probe_now(
+    kafka_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.cli import main
+
+    collector = Collector(kafka_settings, CollectorOptions(
+        inventory=INVENTORY, collector_id="c-reprobe", ingest=False, metrics=False,
+        spread_s=3600,  # without a request, oa would not be probed for up to an hour
+    ))
+    await collector.start()
+    try:
+        assert await collector.wait_ready(20)
+        monkeypatch.setenv("SSA_KAFKA_BOOTSTRAP", kafka_settings.kafka.bootstrap)
+        monkeypatch.setenv("SSA_TOPICS_PREFIX", kafka_settings.topics.prefix)
+        assert await asyncio.to_thread(main, ["reprobe", "oa", "--comment", "patched"]) == 0
+        got = await asyncio.to_thread(
+            read_keyed, kafka_settings.kafka.bootstrap, kafka_settings.topic("observations"),
+            count=1, timeout=15,
+        )
+    finally:
+        await collector.stop()
+    assert [(o.asset, o.probe, o.collector) for _, o in got] == [("oa", "ingest", "c-reprobe")]

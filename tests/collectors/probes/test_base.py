@@ -18,7 +18,11 @@ def test_observation_carries_identity_and_round_trips() -> None:
     watch = config.start()
     obs = config.observation(SYSTEM, "tcp", watch, ok=True, data={"open_ports": [22]})
     assert (obs.asset, obs.unit, obs.probe, obs.collector, obs.vantage) == (
-        "oa-system", "city-gov-office", "tcp", "c1", "dc-east"
+        "oa-system",
+        "city-gov-office",
+        "tcp",
+        "c1",
+        "dc-east",
     )
     assert obs.observed_at == T0 and obs.duration_s >= 0
     assert Observation.from_json(obs.to_json()) == obs
@@ -47,7 +51,10 @@ async def test_ingest_probe_reports_pushes_and_silence() -> None:
     now = [T0]
     config = ProbeConfig(now=lambda: now[0])
     quiet = Asset(
-        id="oa-system", unit="u", kind="system", address="192.0.2.20",
+        id="oa-system",
+        unit="u",
+        kind="system",
+        address="192.0.2.20",
         options={"ingest": {"max_silence_s": 60}},
     )
     first = await ingest.probe(quiet, config, timeout=1)
