@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from engine.errors import EventError
+from engine.deadletter import REASON_KINDS
 from engine.events import SEVERITIES, Alert, Finding, Observation
 from engine.inventory.model import Asset
 from engine.scoring import AlertSnapshot, Scores
@@ -34,28 +34,11 @@ from engine.scoring import AlertSnapshot, Scores
 #: Probe names known to ssa; any other value is exported as ``other``.
 PROBES: tuple[str, ...] = ("http", "tls", "dns", "tcp", "icmp", "content", "ingest")
 
-#: Why a message went to the dead-letter topic (the ``reason_kind`` label).
-DEADLETTER_REASONS: tuple[str, ...] = (
-    "decode",  # not valid JSON
-    "too_large",  # over MAX_EVENT_BYTES
-    "schema",  # valid JSON, but not a valid event
-    "unknown_asset",  # an asset the inventory does not know
-    "rule_error",  # a rule failed while evaluating this event
-    "other",
-)
+#: Why a message went to the dead-letter topic (the ``reason_kind`` label): the
+#: bounded categories of ``engine.deadletter``, the one place they are defined.
+DEADLETTER_REASONS: tuple[str, ...] = REASON_KINDS
 
 RULE_EVAL_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
-
-
-def deadletter_kind(err: BaseException) -> str:
-    """The bounded ``reason_kind`` for an error that sent a message to dead letters."""
-    if isinstance(err, EventError):
-        if err.field == "" and err.reason.startswith("not valid JSON"):
-            return "decode"
-        if err.field == "" and "exceeds" in err.reason:
-            return "too_large"
-        return "schema"
-    return "other"
 
 
 class EngineMetrics:
@@ -123,7 +106,7 @@ class EngineMetrics:
 
     def dead_letter(self, reason_kind: str) -> None:
         """Count a dead letter; unknown kinds count as ``other``."""
-        kind = reason_kind if reason_kind in DEADLETTER_REASONS else "other"
+        kind = reason_kind if reason_kind in DEADLETTER_REASONS else "processing_error"
         self.deadletter_total.labels(kind).inc()
 
     def rules_reloaded(self, count: int) -> None:

@@ -10,10 +10,9 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from engine.errors import EventError
 from engine.events import Alert, Finding, Observation
 from engine.inventory.model import Asset
-from engine.metrics import DEADLETTER_REASONS, EngineMetrics, deadletter_kind
+from engine.metrics import DEADLETTER_REASONS, EngineMetrics
 from engine.scoring import AlertSnapshot, compute_scores
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -57,7 +56,7 @@ def fed() -> EngineMetrics:
             Observation(id="o1", asset="portal", unit="gov-office", probe=probe, observed_at=NOW,
                         collector="c1", vantage="local", ok=ok, duration_s=0.1)
         )  # fmt: skip
-    m.dead_letter("schema")
+    m.dead_letter("missing_field")
     m.dead_letter("some free text that must not become a label")
     m.rules_reloaded(42)
     m.rule_reload_failed()
@@ -76,8 +75,9 @@ def test_values_and_labels() -> None:
     assert s[("ssa_findings_total", (("rule", "site-down"), ("severity", "high")))] == 1
     assert s[("ssa_observations_total", (("probe", "http"), ("result", "fail")))] == 1
     assert s[("ssa_observations_total", (("probe", "other"), ("result", "ok")))] == 1
-    assert s[("ssa_deadletter_total", (("reason_kind", "other"),))] == 1
-    assert s[("ssa_deadletter_total", (("reason_kind", "decode"),))] == 0
+    assert s[("ssa_deadletter_total", (("reason_kind", "missing_field"),))] == 1
+    assert s[("ssa_deadletter_total", (("reason_kind", "processing_error"),))] == 1
+    assert s[("ssa_deadletter_total", (("reason_kind", "invalid_json"),))] == 0
     assert s[("ssa_rules_loaded", ())] == 42
     assert s[("ssa_rule_reload_failures_total", ())] == 1
     assert s[("ssa_rule_eval_seconds_count", ())] == 1
@@ -110,17 +110,16 @@ def test_registries_are_independent() -> None:
     assert samples(b.registry)[("ssa_rules_loaded", ())] == 0
 
 
-@pytest.mark.parametrize(
-    "err, kind",
-    [
-        (EventError("observation", "", "not valid JSON: unexpected character"), "decode"),
-        (EventError("observation", "", "message of 2000000 bytes exceeds 1048576"), "too_large"),
-        (EventError("observation", "observed_at", "missing required field"), "schema"),
-        (ValueError("boom"), "other"),
-    ],
-)
-def test_deadletter_kind(err: Exception, kind: str) -> None:
-    assert deadletter_kind(err) == kind and kind in DEADLETTER_REASONS
+def test_deadletter_kinds_are_the_bounded_set() -> None:
+    m = EngineMetrics(CollectorRegistry())
+    m.dead_letter("invalid_json")
+    m.dead_letter("free text from a message")  # never becomes a label value
+    got = samples(m.registry)
+    assert got[("ssa_deadletter_total", (("reason_kind", "invalid_json"),))] == 1
+    assert got[("ssa_deadletter_total", (("reason_kind", "processing_error"),))] == 1
+    assert {dict(k[1]).get("reason_kind") for k in got if k[0] == "ssa_deadletter_total"} == set(
+        DEADLETTER_REASONS
+    )
 
 
 def test_promtool_check_metrics_is_clean() -> None:
