@@ -14,6 +14,7 @@ State layout (one Faust table keyed like the observations works):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from engine.events import Finding, Observation, SourceOffset
 from engine.inventory.model import Asset
 from engine.ruleset.context import Ctx
 from engine.ruleset.model import CompiledRule, RuleSet
+from engine.ruleset.specialize import macro_uses, specialize
 from engine.store import StateStore
 
 COLLECTORS_KEY = "_collectors"
@@ -45,7 +47,7 @@ class RuleEngine:
         probes = {p for r in rules if r.probes is not None for p in r.probes}
         # Per probe, the rules that can act on it, with conditions folded for that probe.
         self._by_probe: dict[str, tuple[CompiledRule, ...]] = {
-            p: tuple(r.for_probe(p) for r in rules if r.probes is None or p in r.probes)
+            p: _routed(p, [r for r in rules if r.probes is None or p in r.probes])
             for p in probes
         }
         self._tickers = tuple(r for r in rules if r.evaluator.tick is not None)
@@ -153,3 +155,13 @@ class RuleEngine:
 
 def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool]:
     return (rule, rule.evaluator.step, rule.id, rule.scope == "unit")
+
+
+def _routed(probe: str, rules: list[CompiledRule]) -> tuple[CompiledRule, ...]:
+    """The rules folded for ``probe``; macros used more than once are memoised."""
+    uses = Counter(
+        name for r in rules for c in r.conditions()
+        for name in macro_uses(specialize(c.node, probe))
+    )
+    shared = frozenset(n for n, k in uses.items() if k > 1)
+    return tuple(r.for_probe(probe, shared) for r in rules)

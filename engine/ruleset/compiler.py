@@ -121,6 +121,10 @@ def _macro(name: str, body: Fn) -> Fn:
 
     def macro(c: Ctx) -> Any:
         memo = c.memo
+        if memo is None:
+            v = body(c)
+            c.memo = {name: v}
+            return v
         if name in memo:
             return memo[name]
         v = memo[name] = body(c)

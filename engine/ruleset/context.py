@@ -29,4 +29,4 @@ class Ctx:
         self.ts = obs.observed_at.timestamp()
         self.source = source
         #: Macro values already computed for this observation.
-        self.memo: dict[str, Any] = {}
+        self.memo: dict[str, Any] | None = None

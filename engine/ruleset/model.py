@@ -43,9 +43,9 @@ class Condition:
     def explain(self, ctx: Ctx) -> str:
         return explain(self.node, ctx)
 
-    def specialized(self, probe: str) -> Condition:
+    def specialized(self, probe: str, shared: frozenset[str] | None = None) -> Condition:
         """The same condition, compiled for observations of ``probe`` only."""
-        return replace(self, fn=compile_node(specialize(self.node, probe)))
+        return replace(self, fn=compile_node(specialize(self.node, probe, shared)))
 
 
 #: The group of rules without group_by (shared: ``finding`` copies what it keeps).
@@ -107,16 +107,24 @@ class CompiledRule:
         """The condition holds and no exception does."""
         return bool(self.test(c))
 
-    def for_probe(self, probe: str) -> CompiledRule:
-        """A copy whose conditions are folded for observations of ``probe`` (hot path)."""
+    def conditions(self) -> list[Condition]:
+        """Every condition of the rule: condition, exceptions, resolve, steps."""
+        out = [c for c in (self.condition, self.resolve) if c is not None]
+        return out + list(self.exceptions) + list(self.params.get("steps", ()))
+
+    def for_probe(self, probe: str, shared: frozenset[str] | None = None) -> CompiledRule:
+        """A copy whose conditions are folded for observations of ``probe`` (hot path).
+
+        ``shared``: the macros several conditions use for this probe (memoised).
+        """
         params = dict(self.params)
         if "steps" in params:
-            params["steps"] = tuple(s.specialized(probe) for s in params["steps"])
+            params["steps"] = tuple(s.specialized(probe, shared) for s in params["steps"])
         return replace(
             self,
-            condition=self.condition.specialized(probe) if self.condition else None,
-            exceptions=tuple(e.specialized(probe) for e in self.exceptions),
-            resolve=self.resolve.specialized(probe) if self.resolve else None,
+            condition=self.condition.specialized(probe, shared) if self.condition else None,
+            exceptions=tuple(e.specialized(probe, shared) for e in self.exceptions),
+            resolve=self.resolve.specialized(probe, shared) if self.resolve else None,
             params=params,
         )
 

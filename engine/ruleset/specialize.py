@@ -16,11 +16,17 @@ def _const(node: Node) -> bool | None:
     return bool(node.value) if isinstance(node, Lit) else None
 
 
-def specialize(node: Node, probe: str) -> Node:
-    """``node`` with every test of the ``probe`` field replaced by its value."""
+def specialize(node: Node, probe: str, shared: frozenset[str] | None = None) -> Node:
+    """``node`` with every test of the ``probe`` field replaced by its value.
+
+    Macros stay wrapped (their value is memoised per observation) only if they
+    are in ``shared`` (used more than once for this probe); ``None`` keeps all.
+    """
     if isinstance(node, Macro):
-        body = specialize(node.body, probe)
-        return body if isinstance(body, Lit) else Macro(node.pos, node.end, node.name, body)
+        body = specialize(node.body, probe, shared)
+        if isinstance(body, Lit) or (shared is not None and node.name not in shared):
+            return body
+        return Macro(node.pos, node.end, node.name, body)
     if isinstance(node, Compare) and isinstance(node.left, Field) and node.left.path == "probe":
         right = node.right
         if node.op in ("==", "!=") and isinstance(right, Lit):
@@ -31,13 +37,13 @@ def specialize(node: Node, probe: str) -> Node:
             return Lit(node.pos, node.end, value, "true" if value else "false")
         return node
     if isinstance(node, Unary) and node.op == "not":
-        inner = specialize(node.operand, probe)
+        inner = specialize(node.operand, probe, shared)
         c = _const(inner)
         if c is not None:
             return Lit(node.pos, node.end, not c, "false" if c else "true")
         return Unary(node.pos, node.end, "not", inner)
     if isinstance(node, Logic):
-        left, right = specialize(node.left, probe), specialize(node.right, probe)
+        left, right = specialize(node.left, probe, shared), specialize(node.right, probe, shared)
         lc, rc = _const(left), _const(right)
         absorbing = node.op == "or"  # True absorbs an or, False absorbs an and
         if lc is not None:
@@ -46,3 +52,14 @@ def specialize(node: Node, probe: str) -> Node:
             return right if rc == absorbing else left
         return Logic(node.pos, node.end, node.op, left, right)
     return node
+
+
+def macro_uses(node: Node) -> list[str]:
+    """The macro names a (specialised) tree evaluates, once per occurrence."""
+    if isinstance(node, Macro):
+        return [node.name]  # a memoised macro is evaluated once, whatever it contains
+    if isinstance(node, Unary):
+        return macro_uses(node.operand)
+    if isinstance(node, Logic | Compare):
+        return macro_uses(node.left) + macro_uses(node.right)
+    return []

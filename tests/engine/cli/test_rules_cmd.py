@@ -28,8 +28,9 @@ def test_lint_shipped_pack_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     ]
 
 
-def test_lint_reports_every_problem_and_fails(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_reports_every_problem_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(
         "lists: {unused: [1]}\n"
@@ -114,7 +115,12 @@ def test_schema_is_printed_and_matches_the_docs(capsys: pytest.CaptureFixture[st
     assert json.loads((REPO / "docs" / "rules.schema.json").read_text()) == printed
     rule = printed["properties"]["rules"]["items"]
     assert rule["properties"]["type"]["enum"] == [
-        "match", "threshold", "change", "absence", "anomaly", "sequence"
+        "match",
+        "threshold",
+        "change",
+        "absence",
+        "anomaly",
+        "sequence",
     ]
     assert "window" in rule["properties"] and "steps" in rule["properties"]
 
