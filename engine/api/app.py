@@ -29,6 +29,7 @@ Routes::
 from __future__ import annotations
 
 import hmac
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,8 @@ from engine.durations import parse_duration
 from engine.errors import EventError
 from engine.events import SEVERITIES, Control, format_time
 from engine.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ControlSink = Callable[[Control], Awaitable[None]]
 Clock = Callable[[], datetime]
@@ -190,7 +193,11 @@ def _text(body: dict[str, Any], key: str, default: str, limit: int) -> str:
 
 
 async def _publish(request: web.Request, c: Control) -> web.Response:
-    await request.app[SINK](c)
+    try:
+        await request.app[SINK](c)
+    except Exception as e:  # the sink is Kafka: any failure means "not recorded", say so
+        log.warning("could not publish control %s (%s): %s", c.id, c.kind, type(e).__name__)
+        return _error(503, f"could not record the {c.kind} (control topic unavailable); retry")
     return _json({"accepted": True, "control": c.to_dict()}, 202)
 
 

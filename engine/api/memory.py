@@ -56,7 +56,8 @@ class InMemoryStateView:
         self._history: dict[str, deque[Doc]] = {}
         self._scores: Scores | None = None
         self._dirty = True
-        lifecycle.set_inventory(inventory)
+        if inventory is not None:
+            lifecycle.set_inventory(inventory)
 
     # ----------------------------------------------------------------- driving
 

@@ -42,7 +42,7 @@ class Api:
         return {"Authorization": f"Bearer {token}"}
 
 
-async def start(token: str) -> tuple[Api, web.AppRunner]:
+async def start(token: str, *, broken_sink: bool = False) -> tuple[Api, web.AppRunner]:
     inv = inventory()
     view = InMemoryStateView(
         AlertLifecycle(POLICIES, JsonStore()),
@@ -56,6 +56,8 @@ async def start(token: str) -> tuple[Api, web.AppRunner]:
     api = Api(httpx.AsyncClient(), view)
 
     async def sink(c: Control) -> None:
+        if broken_sink:
+            raise ConnectionError("broker down")
         api.published.append(c)
         view.on_control(c)  # the stream app would publish on ssa.control and apply it
 
@@ -299,3 +301,17 @@ async def test_metrics_endpoint(api: Api) -> None:
     assert 'ssa_alerts_total{rule="site-down",severity="high",state="firing"} 2.0' in text
     assert 'ssa_findings_total{rule="site-down",severity="high"} 3.0' in text
     assert "ssa_posture_score " in text
+
+
+async def test_a_failing_control_sink_is_reported_not_hidden() -> None:
+    a, runner = await start(TOKEN, broken_sink=True)
+    try:
+        r = await a.client.post(f"/api/v1/alerts/{fp()}/ack", headers=a.auth(), json={})
+        assert (r.status_code, r.json()) == (
+            503,
+            {"error": "could not record the ack (control topic unavailable); retry"},
+        )
+        assert (await a.client.get(f"/api/v1/alerts/{fp()}")).json()["state"] == "firing"
+    finally:
+        await a.client.aclose()
+        await runner.cleanup()
