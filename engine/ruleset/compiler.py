@@ -133,12 +133,6 @@ def _macro(name: str, body: Fn) -> Fn:
     return macro
 
 
-def compile_predicate(node: Node) -> Callable[[Ctx], bool]:
-    """A closure returning a real boolean (the truthiness of the expression)."""
-    f = compile_node(node)
-    return lambda c: bool(f(c))
-
-
 def _arith(node: Arith) -> Fn:
     left, right, op = compile_node(node.left), compile_node(node.right), _ARITH[node.op]
 

@@ -1,4 +1,4 @@
-"""Tokenizer and Pratt parser for rule expressions.
+"""Pratt parser for rule expressions (tokens come from ``engine.ruleset.lexer``).
 
 The language is small and closed: literals, field paths of the event
 (``probe``, ``data.status``, ``asset.criticality``), named lists and macros,
@@ -14,11 +14,11 @@ User text is never handed to ``eval``, ``exec`` or ``compile``.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, ClassVar, Protocol
 
 from engine.errors import Mark, RuleError
+from engine.ruleset.lexer import FORBIDDEN, PY_KEYWORDS, Token, reject_keywords, tokenize, unquote
 from engine.ruleset.nodes import (
     Arith,
     Call,
@@ -57,51 +57,6 @@ COMPARE_OPS = frozenset(
 )
 _WORD_TESTS = frozenset(["in", "contains", "startswith", "endswith", "matches", "in_cidr"])
 
-_FORBIDDEN = {
-    "lambda": "lambdas are not allowed",
-    "import": "imports are not allowed",
-    "from": "imports are not allowed",
-    "for": "comprehensions are not allowed",
-    "async": "comprehensions are not allowed",
-    "if": "conditional expressions are not allowed; use 'and'/'or'",
-    "else": "conditional expressions are not allowed; use 'and'/'or'",
-    "is": "use '==' or '!=' instead of 'is'",
-}
-_PY_KEYWORDS = frozenset(
-    "def class return yield await with global nonlocal del pass raise try except finally "
-    "while assert break continue elif".split()
-)
-
-_TOKEN = re.compile(
-    r"""(?P<ws>\s+)
-      | (?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-      | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-      | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-      | (?P<op>\*\*|==|!=|<=|>=|[<>()\[\],+\-*/%.])
-    """,
-    re.VERBOSE,
-)
-_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
-_BAD_OPS = {
-    "=": "use '==' to compare",
-    "&": "use 'and' instead of '&'",
-    "|": "use 'or' instead of '|'",
-    "!": "use 'not' instead of '!'",
-    "{": "dicts and sets are not allowed",
-    ":": "':' is not allowed (no slices, dicts or lambdas)",
-    ";": "';' is not allowed: an expression is one condition",
-    "@": "'@' is not allowed",
-    "~": "'~' is not allowed",
-    "^": "'^' is not allowed",
-}
-
-
-class Token(NamedTuple):
-    kind: str  # num str name op end
-    text: str
-    pos: int
-    end: int
-
 
 class Env(Protocol):
     """What names mean outside the event: named lists and macros."""
@@ -126,53 +81,6 @@ class NoEnv:
         return []
 
 
-def tokenize(text: str, err: Callable[[str, int], RuleError]) -> list[Token]:
-    """Split an expression into tokens, rejecting characters the language lacks."""
-    out: list[Token] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            _reject_keywords(out, err)
-            ch = text[pos]
-            if text.startswith("&&", pos) or text.startswith("||", pos):
-                raise err(f"use '{'and' if ch == '&' else 'or'}' instead of '{ch * 2}'", pos)
-            if ch in "\"'":
-                raise err("unterminated string", pos)
-            reason = _BAD_OPS.get(ch, f"unexpected character {ch!r}")
-            raise err(reason, pos)
-        kind = m.lastgroup or ""
-        if kind != "ws":
-            if kind == "num" and len(m.group()) > 30:
-                raise err("number literal is too long", pos)
-            out.append(Token(kind, m.group(), pos, m.end()))
-        pos = m.end()
-    out.append(Token("end", "", len(text), len(text)))
-    return out
-
-
-def _reject_keywords(toks: list[Token], err: Callable[[str, int], RuleError]) -> None:
-    """Python keywords have no place in a condition; name the first one found."""
-    for t in toks:
-        if t.kind == "name" and t.text in _FORBIDDEN:
-            raise err(_FORBIDDEN[t.text], t.pos)
-        if t.kind == "name" and t.text in _PY_KEYWORDS:
-            raise err(f"'{t.text}' is not allowed in an expression", t.pos)
-
-
-def _unquote(s: str) -> str:
-    body, out, i = s[1:-1], [], 0
-    while i < len(body):
-        c = body[i]
-        if c == "\\" and i + 1 < len(body):
-            out.append(_ESCAPES.get(body[i + 1], "\\" + body[i + 1]))
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
 class Parser:
     """Parses one expression text into a ``Node`` tree (Pratt / precedence climbing)."""
 
@@ -195,7 +103,7 @@ class Parser:
         if not text.strip():
             raise self.err("empty expression", 0)
         self.toks = tokenize(text, self.err)
-        _reject_keywords(self.toks, self.err)
+        reject_keywords(self.toks, self.err)
         self.i = 0
 
     def err(self, message: str, pos: int) -> RuleError:
@@ -281,8 +189,8 @@ class Parser:
                 return t.text, 1
             if t.text == "not" and self.peek(1).text == "in" and self.peek(1).kind == "name":
                 return "not in", 2
-            if t.text in _FORBIDDEN:
-                raise self.err(_FORBIDDEN[t.text], t.pos)
+            if t.text in FORBIDDEN:
+                raise self.err(FORBIDDEN[t.text], t.pos)
         return None, 0
 
     def prefix(self) -> Node:
@@ -291,7 +199,7 @@ class Parser:
             value: Any = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
             return Lit(t.pos, t.end, value, t.text)
         if t.kind == "str":
-            return Lit(t.pos, t.end, _unquote(t.text), t.text)
+            return Lit(t.pos, t.end, unquote(t.text), t.text)
         if t.kind == "op":
             if t.text == "(":
                 return self._paren(t)
@@ -322,14 +230,14 @@ class Parser:
             self.expect(",")
         while self.peek().text != close_text or self.peek().kind != "op":
             if self.peek().kind == "name" and self.peek().text == "for":
-                raise self.err(_FORBIDDEN["for"], self.peek().pos)
+                raise self.err(FORBIDDEN["for"], self.peek().pos)
             items.append(self.expr(0))
             if self.peek().text == "," and self.peek().kind == "op":
                 self.next()
             elif self.peek().text != close_text:
                 t = self.peek()
-                if t.kind == "name" and t.text in _FORBIDDEN:
-                    raise self.err(_FORBIDDEN[t.text], t.pos)
+                if t.kind == "name" and t.text in FORBIDDEN:
+                    raise self.err(FORBIDDEN[t.text], t.pos)
                 raise self.err(f"expected ',' or '{close_text}', found {self._describe(t)}", t.pos)
             if len(items) > MAX_LIST_ITEMS:
                 raise self.err(f"list has more than {MAX_LIST_ITEMS} items", open_.pos)
@@ -346,9 +254,9 @@ class Parser:
         for seg in name.split("."):
             if seg.startswith("__"):
                 raise self.err(f"dunder names are not allowed: '{seg}'", t.pos)
-        if name in _FORBIDDEN:
-            raise self.err(_FORBIDDEN[name], t.pos)
-        if name in _PY_KEYWORDS:
+        if name in FORBIDDEN:
+            raise self.err(FORBIDDEN[name], t.pos)
+        if name in PY_KEYWORDS:
             raise self.err(f"'{name}' is not allowed in an expression", t.pos)
         if name in ("true", "True"):
             return Lit(t.pos, t.end, True, "true")
