@@ -1,0 +1,212 @@
+"""The engine as a real process on a real broker.
+
+Observations in → findings and hash-chained alerts out; a malformed message
+goes to the dead-letter topic; the worker is restarted in the middle of a
+threshold window and the window survives (changelog recovery); /metrics
+shows the alert; an acknowledgement through the API (token required) becomes
+a state change on the alerts topic.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from kafka import KafkaProducer
+
+from engine.audit.ledger import GENESIS, record_hash
+from engine.broker.local import free_port
+from engine.events import Alert, Finding, Observation
+from engine.settings import Settings
+from tests.conftest import REPO
+from tests.kafkautil import read_topic
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+INVENTORY = """\
+units:
+  - id: gov-office
+    name: 市政府办公室
+    contacts: [{name: 值班室, email: duty@example.org}]
+  - id: finance
+    name: 财政局
+assets:
+  - id: portal
+    unit: gov-office
+    kind: website
+    name: 门户网站
+    url: https://www.example.gov/
+    criticality: 5
+    probes: [http]
+  - id: czj-portal
+    unit: finance
+    kind: website
+    name: 财政局网站
+    url: https://czj.example.gov/
+    criticality: 3
+    probes: [http]
+"""
+TOKEN = "test-token-" + uuid.uuid4().hex
+
+
+class Engine:
+    """One ``ssa engine`` subprocess with its own API port and data dir."""
+
+    def __init__(self, settings: Settings, tmp: Path) -> None:
+        self.port = free_port()
+        self.log = tmp / "engine.log"
+        inv = tmp / "inventory.yaml"
+        inv.write_text(INVENTORY, encoding="utf-8")
+        self.argv = [
+            sys.executable, "-m", "engine.cli", "engine",
+            "--rules", str(REPO / "rules"), "--inventory", str(inv),
+        ]  # fmt: skip
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SSA_")}
+        self.env.update(
+            SSA_KAFKA_BOOTSTRAP=settings.kafka.bootstrap,
+            SSA_TOPICS_PREFIX=settings.topics.prefix,
+            SSA_TOPICS_PARTITIONS=str(settings.topics.partitions),
+            SSA_API_PORT=str(self.port),
+            SSA_API_TOKEN=TOKEN,
+            SSA_ENGINE_DATA_DIR=str(tmp / "data"),
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError("engine did not come up:\n" + self.log.read_text())
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def metric(self, name: str, **labels: str) -> float:
+        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        for line in text.splitlines():
+            if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                if line[len(name)] in "{ ":
+                    return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def wait_metric(self, name: str, value: float, timeout: float = 30, **labels: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.metric(name, **labels) >= value:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"{name}{labels} never reached {value}: {self.metric(name, **labels)}")
+
+
+@pytest.fixture
+def engine(kafka_settings: Settings, tmp_path: Path) -> Iterator[Engine]:
+    e = Engine(kafka_settings, tmp_path)
+    try:
+        yield e
+    finally:
+        e.stop()
+
+
+def _failure(t: datetime, asset: str = "portal", unit: str = "gov-office") -> Observation:
+    return Observation(
+        id=uuid.uuid4().hex, asset=asset, unit=unit, probe="http", observed_at=t,
+        collector="c1", vantage="test", ok=False, duration_s=0.2, error="status 503",
+        data={"status": 503, "latency_ms": 200.0},
+    )  # fmt: skip
+
+
+def test_engine_end_to_end(engine: Engine, kafka_settings: Settings) -> None:
+    bootstrap = kafka_settings.kafka.bootstrap
+    topic = kafka_settings.topic("observations")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+
+    # Two failures of a three-in-five-minutes threshold, then the worker restarts.
+    engine.start()
+    for i in range(2):
+        producer.send(topic, key=b"gov-office", value=_failure(t0 + timedelta(minutes=i)).to_json())
+    producer.send(topic, key=b"gov-office", value=b'{"v": 1, "garbage": true')
+    producer.flush()
+    engine.wait_metric("ssa_observations_total", 2, probe="http", result="fail")
+    engine.wait_metric("ssa_deadletter_total", 1, reason_kind="invalid_json")
+    engine.stop()
+    assert read_topic(bootstrap, kafka_settings.topic("alerts"), expect=0, timeout=1) == []
+
+    engine.start()
+    producer.send(topic, key=b"gov-office", value=_failure(t0 + timedelta(minutes=2)).to_json())
+    producer.flush()
+
+    # The third failure completes the window that began before the restart.
+    findings = [
+        Finding.from_json(r.value)
+        for r in read_topic(bootstrap, kafka_settings.topic("findings"), expect=1)
+    ]
+    assert [(f.rule, f.asset, len(f.evidence)) for f in findings] == [("site-down", "portal", 3)]
+    assert "3 matches within 5m" in findings[0].explanation
+    alerts = [
+        Alert.from_json(r.value) for r in read_topic(bootstrap, kafka_settings.topic("alerts"), 1)
+    ]
+    assert [(a.rule, a.state, a.seq) for a in alerts] == [("site-down", "firing", 1)]
+    fired = alerts[0]
+    assert fired.prev_hash == GENESIS and fired.hash == record_hash(fired, GENESIS)
+    assert fired.sources and fired.sources[0].topic == topic
+
+    # The dead letter kept the bytes and the reason.
+    dead = read_topic(bootstrap, kafka_settings.topic("deadletter"), expect=1)
+    assert len(dead) == 1 and b"not valid JSON" in dead[0].value
+
+    # /metrics and the API show it; mutations need the token.
+    engine.wait_metric("ssa_alerts_firing", 1, rule="site-down", unit="gov-office")
+    assert engine.metric("ssa_asset_risk_score", asset="portal") > 0
+    fp = fired.fingerprint
+    listed = httpx.get(f"{engine.url}/api/v1/alerts", params={"state": "firing"}).json()
+    assert [a["fingerprint"] for a in listed["alerts"]] == [fp]
+    refused = httpx.post(f"{engine.url}/api/v1/alerts/{fp}/ack", json={"comment": "x"})
+    assert refused.status_code == 401
+    ok = httpx.post(
+        f"{engine.url}/api/v1/alerts/{fp}/ack",
+        json={"comment": "处理中", "actor": "duty-officer"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert ok.status_code in (200, 202), ok.text
+
+    # The acknowledgement is a state change on the topic, chained to the firing record.
+    records = read_topic(bootstrap, kafka_settings.topic("alerts"), expect=2)
+    changes = [Alert.from_json(r.value) for r in records]
+    assert [(a.state, a.seq) for a in changes] == [("firing", 1), ("acknowledged", 2)]
+    acked = changes[1]
+    assert acked.actor == "duty-officer"
+    assert records[0].partition == records[1].partition
+    assert acked.prev_hash == fired.hash and acked.hash == record_hash(acked, fired.hash)
+    # And the control itself is on ssa.control, for the audit.
+    controls = read_topic(bootstrap, kafka_settings.topic("control"), expect=1)
+    assert b'"kind":"ack"' in controls[0].value
