@@ -26,6 +26,7 @@ import asyncio
 import multiprocessing
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -131,14 +132,16 @@ async def _drive(
     return ok, failed, time.perf_counter() - start
 
 
-async def run_ssa(url: str, concurrency: int, seconds: float, kafka: str | None) -> float:
+async def run_ssa(
+    url: str, concurrency: int, seconds: float, kafka: str | None, kafka_topic: str = ""
+) -> float:
     asset = Asset(id="bench-site", unit="bench", kind="website", url=url)
     config = ProbeConfig(collector="bench", vantage="bench")
     publisher = None
     if kafka:
         from collectors.publisher import Publisher
 
-        publisher = Publisher(kafka, f"bench{uuid.uuid4().hex[:8]}.observations")
+        publisher = Publisher(kafka, kafka_topic)
         publisher.start()
 
     async def one() -> bool:
@@ -192,6 +195,29 @@ def start_blackbox(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
     return proc, port
 
 
+def bench_topics(bootstrap: str) -> tuple[list[str], str]:
+    """Create this run's own topics (``bench<random>.*``): all of them, and the observations one."""
+    from engine.broker.topics import create_topics
+    from engine.settings import Settings, with_overrides
+
+    settings = with_overrides(
+        Settings.load(env={}), topics={"prefix": f"bench{uuid.uuid4().hex[:8]}", "partitions": 3}
+    )
+    created = create_topics(bootstrap, settings)
+    return list(created), settings.topic("observations")
+
+
+def drop_topics(bootstrap: str, topics: list[str]) -> None:
+    """Delete this run's topics from the (shared) broker."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ssa-bench")
+    try:
+        admin.delete_topics(topics)
+    finally:
+        admin.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--concurrency", type=int, default=50)
@@ -199,6 +225,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--kafka", help="also publish every ssa observation to this Kafka")
     args = ap.parse_args()
+    # SIGTERM ends the run through the finally below (children and topics are cleaned up).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     port = free_port()
     target = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,), daemon=True)
@@ -214,6 +242,10 @@ def main() -> int:
     )
     ssa_rates: list[float] = []
     bb_rates: list[float] = []
+    topics: list[str] = []
+    topic = ""
+    if args.kafka:
+        topics, topic = bench_topics(args.kafka)
     try:
         # warm up both (imports, connection pools, the exporter's first probe)
         asyncio.run(run_ssa(url, 4, 0.5, None))
@@ -222,7 +254,9 @@ def main() -> int:
             order = ["ssa", "blackbox"] if r % 2 == 0 else ["blackbox", "ssa"]
             for who in order:
                 if who == "ssa":
-                    rate = asyncio.run(run_ssa(url, args.concurrency, args.seconds, args.kafka))
+                    rate = asyncio.run(
+                        run_ssa(url, args.concurrency, args.seconds, args.kafka, topic)
+                    )
                     ssa_rates.append(rate)
                 else:
                     rate = asyncio.run(run_blackbox(bb_port, url, args.concurrency, args.seconds))
@@ -234,6 +268,8 @@ def main() -> int:
         target.terminate()
         target.join(5)
         shutil.rmtree(tmp, ignore_errors=True)
+        if topics:
+            drop_topics(args.kafka, topics)
     ssa, box = statistics.median(ssa_rates), statistics.median(bb_rates)
     print(f"ssa http probe      median {ssa:9.1f} probes/s")
     print(f"blackbox_exporter   median {box:9.1f} probes/s")
