@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,8 @@ def ingest_target(args: argparse.Namespace, settings: Settings) -> IngestTarget:
 
 
 def demo_city_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    # One line per pushed event would drown the scenario's own lines.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.speed <= 0:
         raise ConfigError(f"--speed must be positive, got {args.speed}")
     config = CityConfig(

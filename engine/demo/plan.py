@@ -19,6 +19,10 @@ from dataclasses import dataclass
 #: The DNS zone the city's websites live in.
 ZONE = "gov.example"
 
+#: Dashboard variable values that show the default scenario best: a unit whose
+#: key HTTPS site has an outage (``promql_check --var``, the demo's self-check).
+SHOWCASE: dict[str, str] = {"unit": "city-hrss", "asset": "hrss-www"}
+
 
 @dataclass(frozen=True, slots=True)
 class UnitSpec:

@@ -30,6 +30,17 @@ class PrometheusError(SsaError):
     """Prometheus could not be started or did not become ready."""
 
 
+#: The job names of deploy/prometheus/prometheus.yml; dashboards and rules use them.
+ENGINE_JOB, COLLECTOR_JOB, NOTIFIER_JOB = "ssa-engine", "ssa-collector", "ssa-notifier"
+
+
+def ssa_jobs(
+    engine: Sequence[str], collectors: Sequence[str], notifier: Sequence[str]
+) -> dict[str, list[str]]:
+    """The scrape jobs of ssa's processes, given each one's ``host:port`` /metrics targets."""
+    return {ENGINE_JOB: list(engine), COLLECTOR_JOB: list(collectors), NOTIFIER_JOB: list(notifier)}
+
+
 def scrape_config(
     jobs: Mapping[str, Sequence[str]],
     *,

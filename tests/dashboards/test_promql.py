@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.demo.prometheus import PrometheusServer, scrape_config
+from engine.demo.plan import SHOWCASE
+from engine.demo.prometheus import PrometheusServer, scrape_config, ssa_jobs
 from engine.demo.promql_check import (
     PanelQuery,
     PrometheusAPI,
@@ -31,7 +32,7 @@ from tests.dashboards.exporter import SampleExporter
 REPO = Path(__file__).resolve().parents[2]
 FILES = sorted((REPO / "dashboards").glob("*.json"))
 #: Values a duty officer would pick: a unit with an outage, its https website.
-VALUES = {"unit": "city-hrss", "asset": "hrss-www"}
+VALUES = SHOWCASE
 #: Metrics a panel shows that no ssa process exports yet, and who should: the test
 #: fails as soon as one of them appears, so this list cannot go stale.
 PENDING = {"ssa_http_phase_seconds": "collectors/metrics.py: per-asset http phase times"}
@@ -40,7 +41,8 @@ PENDING = {"ssa_http_phase_seconds": "collectors/metrics.py: per-asset http phas
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
     exporter = SampleExporter()
-    jobs = exporter.start()
+    targets = exporter.start()
+    jobs = ssa_jobs(targets["ssa-engine"], targets["ssa-collector"], targets["ssa-notifier"])
     server = PrometheusServer(
         tmp_path_factory.mktemp("prometheus"), scrape_config(jobs, interval="1s")
     )

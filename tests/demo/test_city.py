@@ -67,7 +67,7 @@ async def city(tmp_path: Path, ingest: IngestReceiver) -> AsyncIterator[City]:
         yield c
 
 
-async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> float:
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> float:
     """Poll ``check`` until it is true; return the seconds it took (fail on timeout)."""
     start = time.monotonic()
     while not await check():
@@ -77,9 +77,19 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> 
     return time.monotonic() - start
 
 
+_CONTEXTS: dict[Path, ssl.SSLContext] = {}
+
+
 def client(city: City) -> httpx.AsyncClient:
-    ctx = ssl.create_default_context(cafile=str(city.ca_file))
-    return httpx.AsyncClient(verify=ctx, timeout=5.0, trust_env=False)
+    """A client trusting the city's CA; no kept-alive connections, so an outage shows at once."""
+    if city.ca_file not in _CONTEXTS:
+        _CONTEXTS[city.ca_file] = ssl.create_default_context(cafile=str(city.ca_file))
+    return httpx.AsyncClient(
+        verify=_CONTEXTS[city.ca_file],
+        timeout=5.0,
+        trust_env=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
 
 
 async def status_of(city: City, site: str) -> int | str:
@@ -129,7 +139,6 @@ async def test_the_default_scenario_plays_out_on_a_fast_clock(
     gw = f"{city.host_net}.12"
 
     async def outage() -> None:
-        assert await status_of(city, "hrss-www") == 200
         await until(lambda: _eq(status_of(city, "hrss-www"), "refused"))
         await until(lambda: _eq(status_of(city, "hrss-www"), 200))
 
@@ -138,7 +147,6 @@ async def test_the_default_scenario_plays_out_on_a_fast_clock(
         await until(lambda: _eq(status_of(city, "transport-www"), 200))
 
     async def defacement() -> None:
-        assert f"Hacked by {DEFACER}" not in await body_of(city, "market-www")
         await until(lambda: _contains(body_of(city, "market-www"), f"Hacked by {DEFACER}"))
         await until(lambda: _contains(body_of(city, "market-www"), "工作动态"))
 
@@ -150,7 +158,6 @@ async def test_the_default_scenario_plays_out_on_a_fast_clock(
         await until(lambda: _not(_contains(body_of(city, "health-www"), url)))
 
     async def risky_port() -> None:
-        assert not await port_open(gw, 6379)
         await until(lambda: port_open(gw, 6379))
         reader, writer = await asyncio.open_connection(gw, 6379)
         writer.write(b"PING\r\n")
@@ -159,7 +166,6 @@ async def test_the_default_scenario_plays_out_on_a_fast_clock(
         await until(lambda: _not(port_open(gw, 6379)))
 
     async def dns_change() -> None:
-        assert await resolve(city, "www.gov.example") == ["127.0.0.1"]
         await until(lambda: _eq(resolve(city, "www.gov.example"), ["203.0.113.66"]))
         await until(lambda: _eq(resolve(city, "www.gov.example"), ["127.0.0.1"]))
 
@@ -171,14 +177,20 @@ async def test_the_default_scenario_plays_out_on_a_fast_clock(
 
         await until(slow)
 
+    # Before the clock starts: everything normal.
+    assert await status_of(city, "hrss-www") == 200
+    assert f"Hacked by {DEFACER}" not in await body_of(city, "market-www")
+    assert not await port_open(gw, 6379)
+    assert await resolve(city, "www.gov.example") == ["127.0.0.1"]
+
     play = asyncio.create_task(city.play())
     await asyncio.gather(
         outage(), error_503(), defacement(), dark_links(), risky_port(), dns_change(), slowdown()
     )
     happened = await play
     assert [h.step for h in happened] == sorted(DEFAULT_SCENARIO.steps, key=lambda s: s.at_s)
-    for h in happened:  # each step on time (±0.5 s on a loaded machine)
-        assert abs(h.real_s - h.step.at_s / SPEED) < 0.5, h
+    for h in happened:  # each step on time (±1 s on a loaded, shared machine)
+        assert abs(h.real_s - h.step.at_s / SPEED) < 1.0, h
     assert len(ingest.events) == 40 and ingest.rejected == 0
     assert {e["outcome"] for e in ingest.events} == {"failure"}
     assert {e["source_ip"] for e in ingest.events} == {ATTACKER_IP}
