@@ -298,6 +298,17 @@ def health() -> dict[str, Any]:
         bars("逾期整改（按单位） / Overdue rectifications by unit",
              f"sum by (unit) (ssa_rectifications_overdue){NONE_IS_ZERO}", "{{unit}}",
              thresholds=[(None, "green"), (1, "red")], h=8),
+        series("采集器资产分配 / Assets per collector",
+               Target("ssa_collector_assets", "{{instance}}"), stack=True,
+               description="How the inventory's partitions are shared out; it changes when a "
+                           "collector joins or leaves (a rebalance)."),
+        series("推送事件 / Pushed events by result",
+               Target(f"sum by (transport, result) (rate(ssa_ingest_events_total[{RATE}]))",
+                      "{{transport}} {{result}}"), unit="ops",
+               description="Security events pushed by registered systems (HTTP JSON, syslog); "
+                           "unauthorized or malformed ones are rejected."),
+        series("待发送通知 / Notifications pending",
+               Target("sum(ssa_notifications_pending)", "pending")),
         series("采集缓冲 / Collector buffer",
                Target("sum(ssa_collector_buffer_size)", "buffered"),
                Target(f"sum(rate(ssa_collector_buffer_dropped_total[{RATE}]))", "dropped/s"),

@@ -100,6 +100,8 @@ class SampleExporter:
         self.engine.lag(1.5)
         self.notifier.set_overdue({"city-hrss": 1, "city-market": 0})
         self.collector.track_buffer(lambda: 3)
+        self.collector.assets.set(len(self.assets))
+        self.notifier.pending.set(2)
 
     def _observation(self, asset: str, probe: str, ok: bool, n: int, **data: Any) -> Observation:
         a = self.assets[asset]
@@ -133,6 +135,8 @@ class SampleExporter:
             self.engine.alerts_total.labels(severity, rule, "resolved").inc()
         if n % 5 == 0:
             self.engine.dead_letter("schema")
+            self.collector.ingest_events.labels("http", "accepted").inc()
+            self.collector.ingest_events.labels("syslog-udp", "unknown_sender").inc()
         self.notifier.attempts.labels("webhook", "ok").inc()
         if n % 3 == 0:
             self.notifier.attempts.labels("dingtalk", "error").inc()
