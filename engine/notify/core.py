@@ -68,7 +68,7 @@ class NotifyCore:
         self.grafana_url = grafana_url
         self.grouper = Grouper()
         self.escalations = Escalations()
-        self.rectify = Rectifications(routes.rectification.deadlines)
+        self.rectify = Rectifications(routes.rectification.deadlines, routes.rectification.verify_s)
         self.ledger = Ledger()
         self.inflight: set[tuple[str, str]] = set()
         #: The latest state of every alert seen, by fingerprint.
@@ -165,6 +165,7 @@ class NotifyCore:
                     f":L{level.level}",
                     note=note,
                 )
+        self.rectify.verified(now)
         for item in self.rectify.overdue(now):
             out += self._overdue(item)
         return out

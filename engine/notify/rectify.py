@@ -2,16 +2,20 @@
 
 An item opens when an alert's first notice reaches the unit's contacts. The
 unit acknowledges it (Control ``ack``) and reports it fixed (Control
-``fixed``); a fixed report asks the collectors to re-probe the asset at once
-(a Control ``fixed`` carrying ``{"asset", "fingerprint"}``), and the item
-closes only when the alert resolves after that report, i.e. the re-probe
-passed. An alert that resolves without a fix report closes its item as
-``recovered``. An item still open past its deadline (by severity, from
-routes.yaml) is overdue: it escalates once, and counts in
+``fixed``). A fix report asks the collectors to re-probe the asset at once
+(a Control ``fixed`` carrying ``{"asset", "fingerprint"}``; the notifier
+publishes one if the report lacked it). The alert lifecycle resolves the
+alert on the report; the re-probe then either matches the rule again (the
+alert fires again: the fix failed, the item goes back to ``acknowledged``)
+or it does not. So an item closes as ``re-probe passed`` only when its
+alert resolved after the report and stayed resolved for ``verify_s``
+(routes.yaml ``rectification.verify_after``). An alert that resolves with no
+fix report closes its item as ``recovered``. An item still open past its
+deadline (by severity) is overdue: it escalates once and counts in
 ``ssa_rectifications_overdue{unit}``.
 
-The clock is passed in; items are plain data so ``ssa rectify list`` can
-rebuild them from the topics exactly as the notifier holds them.
+The clock is passed in; ``ssa rectify list`` rebuilds the same items from
+the topics exactly as the notifier holds them.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class Item:
     fixed_at: datetime | None = None
     fixed_by: str | None = None
     closed_at: datetime | None = None
+    #: Set while a fixed item's alert stays resolved: it closes at this time.
+    verify_until: datetime | None = None
     resolution: str = ""
     overdue: bool = False
     #: True once the overdue escalation was sent (or is being sent).
@@ -75,6 +81,7 @@ class Item:
             "fixed_at": t(self.fixed_at),
             "fixed_by": self.fixed_by,
             "closed_at": t(self.closed_at),
+            "verify_until": t(self.verify_until),
             "resolution": self.resolution,
             "overdue": self.overdue,
             "history": list(self.history),
@@ -93,8 +100,9 @@ class ReprobeRequest:
 class Rectifications:
     """Every rectification item, by fingerprint (a closed item is replaced if it fires again)."""
 
-    def __init__(self, deadlines: Mapping[str, float]) -> None:
+    def __init__(self, deadlines: Mapping[str, float], verify_s: float = 600.0) -> None:
         self.deadlines = dict(deadlines)
+        self.verify_s = verify_s
         self.items: dict[str, Item] = {}
 
     def open(self, route: str, alert: AlertRef, at: datetime) -> Item | None:
@@ -142,20 +150,39 @@ class Rectifications:
         return None
 
     def on_alert(self, alert: Alert) -> None:
-        """Close an item when its alert resolves; a new firing after a fix means the fix failed."""
+        """Follow the item's alert: resolving starts verification (or closes the item);
+        firing again after a fix report means the fix failed."""
         item = self.items.get(alert.fingerprint)
         if item is None or item.state == "closed" or alert.seq < item.seq:
             return
         if alert.state == "resolved":
-            passed = item.state == "fixed" and item.fixed_at is not None
-            item.state, item.closed_at = "closed", alert.at
-            item.resolution = "re-probe passed" if passed else "recovered"
-            item.history.append(f"{format_time(alert.at)} closed: {item.resolution}")
-        elif alert.state == "firing" and item.state == "fixed" and item.fixed_at is not None:
+            if item.state == "fixed":
+                if item.verify_until is None:
+                    item.verify_until = alert.at + timedelta(seconds=self.verify_s)
+                    item.history.append(
+                        f"{format_time(alert.at)} resolved; verifying until "
+                        f"{format_time(item.verify_until)}"
+                    )
+            else:
+                item.state, item.closed_at, item.resolution = "closed", alert.at, "recovered"
+                item.history.append(f"{format_time(alert.at)} closed: recovered")
+        elif item.state == "fixed" and item.fixed_at is not None:
             # A new state change (not the one that opened the item) after the report.
-            if alert.seq > item.seq and alert.at > item.fixed_at:
-                item.state = "acknowledged"
-                item.history.append(f"{format_time(alert.at)} re-probe failed: still firing")
+            if alert.seq > item.seq and alert.at >= item.fixed_at:
+                item.state, item.verify_until = "acknowledged", None
+                item.history.append(f"{format_time(alert.at)} re-probe failed: fired again")
+
+    def verified(self, now: datetime) -> list[Item]:
+        """Close fixed items whose alert stayed resolved through verification."""
+        out = []
+        for fp in sorted(self.items):
+            item = self.items[fp]
+            if item.state == "fixed" and item.verify_until and item.verify_until <= now:
+                item.state, item.closed_at = "closed", item.verify_until
+                item.resolution = "re-probe passed"
+                item.history.append(f"{format_time(item.verify_until)} closed: re-probe passed")
+                out.append(item)
+        return out
 
     def overdue(self, now: datetime) -> list[Item]:
         """Items that just passed their deadline unclosed; each is returned once."""
@@ -169,7 +196,13 @@ class Rectifications:
         return out
 
     def next_deadline(self) -> datetime | None:
+        """The next deadline or end of verification, for the caller's timer."""
         times = [i.deadline for i in self.items.values() if i.state != "closed" and not i.overdue]
+        times += [
+            i.verify_until
+            for i in self.items.values()
+            if i.state == "fixed" and i.verify_until is not None
+        ]
         return min(times) if times else None
 
     def overdue_by_unit(self) -> dict[str, int]:

@@ -10,7 +10,8 @@ e.g. Alertmanager). Grouping and its timers (``group_wait``,
 Alertmanager. ``escalation`` lists the later levels: ``after`` is counted
 from the first notification; when nobody acknowledged by then, the unit's
 contacts of the next level are told (on the level's receiver, or the
-route's). ``rectification`` sets the per-severity deadlines of 通报整改.
+route's). ``rectification`` sets the per-severity deadlines of 通报整改 and how long a
+fixed item's alert must stay resolved (``verify_after``) before it closes.
 
 Every error names ``file:line:col``; ``load_routes(..., lint=True)`` collects
 all of them.
@@ -133,6 +134,8 @@ class RectifyPolicy:
 
     deadlines: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DEADLINES))
     receiver: str | None = None
+    #: How long a fixed item's alert must stay resolved before the item closes.
+    verify_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -343,7 +346,13 @@ def _rectification(
     node: Any, mark: Mark, names: tuple[str, ...], diag: Diagnostics
 ) -> RectifyPolicy:
     m = expect_map(node, "rectification", mark, RouteError)
-    check_keys(m, ("deadlines", "receiver"), what="rectification", err=RouteError, diag=diag)
+    check_keys(
+        m,
+        ("deadlines", "receiver", "verify_after"),
+        what="rectification",
+        err=RouteError,
+        diag=diag,
+    )
     deadlines = dict(DEFAULT_DEADLINES)
     if "deadlines" in m:
         d = expect_map(m["deadlines"], "deadlines", m.mark_of("deadlines"), RouteError)
@@ -352,4 +361,5 @@ def _rectification(
             if sev in deadlines:
                 deadlines[sev] = _duration(d, sev)
     recv = _receiver_ref(m, "receiver", names) if "receiver" in m else None
-    return RectifyPolicy(deadlines, recv)
+    verify = _duration(m, "verify_after") if "verify_after" in m else RectifyPolicy.verify_s
+    return RectifyPolicy(deadlines, recv, verify)

@@ -37,7 +37,7 @@ async def current_state(
     finally:
         await log_reader.stop()
         await events.stop()
-    core.rectify.overdue(now)  # mark what is overdue as of now
+    core.tick(now)  # close what verified and mark what is overdue, as the notifier would
     return core
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from engine.broker.local import free_port
-from engine.events import Control
+from engine.events import Alert, Control
 from engine.inventory.loader import load_inventory
 from engine.notify import replay
 from engine.notify.records import DeliveryRecord
@@ -61,6 +62,8 @@ def routes_file(tmp: Path, url: str) -> Path:
         "    group_wait: 0s\n"
         "    group_interval: 1s\n"
         "    repeat_interval: 1h\n"
+        "rectification:\n"
+        "  verify_after: 1s\n"
     )
     return p
 
@@ -138,6 +141,12 @@ def notifier_proc(
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
+
+
+def live(fp: str, seq: int = 1, state: str = "firing") -> Alert:
+    """An alert happening now (the wall clock drives the service)."""
+    now = datetime.now(UTC)
+    return alert(fp, seq=seq, state=state).evolve(at=now, started_at=now)
 
 
 def keys_received(state: rcv.Receiver) -> list[str]:
@@ -228,9 +237,18 @@ async def test_rectification_loop_through_kafka(
     task = asyncio.create_task(service.run(stop))
     try:
         await asyncio.wait_for(service.ready.wait(), 30)
-        a = alert("fp-portal", at=0)
-        await produce(kafka_settings, "alerts", [a.to_json(), b"{not json"], [a.fingerprint, "x"])
-        await wait_for(lambda: "fp-portal" in service.core.rectify.items, 30, "the item to open")
+        a, gw = live("fp-portal"), live("fp-gw").evolve(asset="gw-1")
+        await produce(
+            kafka_settings,
+            "alerts",
+            [a.to_json(), gw.to_json(), b"{not json"],
+            [a.fingerprint, gw.fingerprint, "x"],
+        )
+        await wait_for(
+            lambda: {"fp-portal", "fp-gw"} <= set(service.core.rectify.items),
+            30,
+            "the items to open",
+        )
 
         from engine.cli import main
 
@@ -249,13 +267,16 @@ async def test_rectification_loop_through_kafka(
         await wait_for(
             lambda: service.core.rectify.items["fp-portal"].state == "fixed", 30, "the fix report"
         )
-        # A fix reported without the asset (as a plain control) gets a re-probe request.
-        c = Control(id="fixed-plain", kind="fixed", at=a.at, actor="api", target="fp-other")
-        await produce(kafka_settings, "control", [c.to_json()], ["fp-other"])
+        # A fix reported without the asset (a bare control) gets a re-probe request.
+        bare = Control(
+            id="fixed-bare", kind="fixed", at=datetime.now(UTC), actor="api", target="fp-gw"
+        )
+        await produce(kafka_settings, "control", [bare.to_json()], ["fp-gw"])
+        # The alert lifecycle resolves the alert on the fix report.
         await produce(
             kafka_settings,
             "alerts",
-            [alert("fp-portal", seq=2, state="resolved", at=300).to_json()],
+            [live("fp-portal", seq=2, state="resolved").to_json()],
             ["fp-portal"],
         )
         await wait_for(
@@ -278,6 +299,9 @@ async def test_rectification_loop_through_kafka(
     controls = [Control.from_json(m.value) for m in await read_all(kafka_settings, "control")]
     [fixed] = [x for x in controls if x.target == "fp-portal"]
     assert fixed.data == {"asset": "portal", "fingerprint": "fp-portal"}  # collectors re-probe it
+    assert fixed.actor == "gov-office/值班室"
+    gw_controls = [(x.actor, x.data) for x in controls if x.target == "fp-gw"]
+    assert gw_controls == [("api", {}), ("notifier", {"asset": "gw-1", "fingerprint": "fp-gw"})]
     dead = await read_all(kafka_settings, "deadletter")
     assert len(dead) == 1 and b'"component":"notifier"' in dead[0].value
 
@@ -305,6 +329,8 @@ async def test_rectification_loop_through_kafka(
     assert rc == 0
     import orjson
 
-    [listed] = [orjson.loads(line) for line in out.getvalue().splitlines()]
+    listing = {d["fingerprint"]: d for d in map(orjson.loads, out.getvalue().splitlines())}
+    assert listing["fp-gw"]["state"] == "fixed"
+    listed = listing["fp-portal"]
     assert listed["fingerprint"] == "fp-portal" and listed["state"] == "closed"
     assert listed["resolution"] == "re-probe passed"

@@ -30,7 +30,7 @@ def test_no_item_for_routes_without_unit_recipients() -> None:
     assert c.rectify.items == {}
 
 
-def test_ack_fixed_reprobe_then_close_when_the_alert_resolves() -> None:
+def test_ack_fixed_reprobe_then_close_once_the_alert_stays_resolved() -> None:
     c = opened()
     assert c.on_control(control("ack", "fp-a", 100, actor="gov-office/值班室")) == []
     assert c.rectify.items["fp-a"].state == "acknowledged"
@@ -39,19 +39,31 @@ def test_ack_fixed_reprobe_then_close_when_the_alert_resolves() -> None:
     assert c.rectify.items["fp-a"].state == "fixed"
     # the notifier's own re-probe request (it carries the asset) is not answered again
     assert c.on_control(control("fixed", "fp-a", 201, asset="portal", fingerprint="fp-a")) == []
-    c.on_alert(alert("fp-a", seq=2, state="resolved", at=260, severity="high"), t(260))
+    # the lifecycle resolves the alert on the report; the re-probe does not make it fire again
+    c.on_alert(alert("fp-a", seq=2, state="resolved", at=200, severity="high"), t(200))
+    assert c.rectify.items["fp-a"].verify_until == t(800)  # verify_after: 10m by default
+    c.tick(t(799))
+    assert c.rectify.items["fp-a"].state == "fixed"
+    c.tick(t(800))
     item = c.rectify.items["fp-a"]
-    assert (item.state, item.resolution, item.closed_at) == ("closed", "re-probe passed", t(260))
+    assert (item.state, item.resolution, item.closed_at) == ("closed", "re-probe passed", t(800))
     assert c.rectify.listing() == [] and c.rectify.listing(include_closed=True) == [item]
 
 
 def test_fix_that_does_not_hold_goes_back_to_acknowledged() -> None:
     c = opened()
     c.on_control(control("fixed", "fp-a", 200, asset="portal"))
-    c.on_alert(alert("fp-a", seq=2, at=250, severity="critical"), t(250))  # still failing
+    c.on_alert(alert("fp-a", seq=2, state="resolved", at=200, severity="high"), t(200))
+    # the re-probe still fails: the rule matches again, a new episode fires
+    c.on_alert(alert("fp-a", seq=3, at=230, severity="high"), t(230))
     item = c.rectify.items["fp-a"]
-    assert item.state == "acknowledged"
-    assert item.history[-1].endswith("re-probe failed: still firing")
+    assert (item.state, item.verify_until) == ("acknowledged", None)
+    assert item.history[-1].endswith("re-probe failed: fired again")
+    ds = c.tick(t(1000))
+    assert ("hook", "*", "firing", ("fp-a:firing:3",)) in summary(ds)  # told again
+    confirm(c, ds, t(1000))
+    assert c.rectify.items["fp-a"] is item  # the same item goes on
+    assert c.rectify.items["fp-a"].state == "acknowledged"
 
 
 def test_resolving_without_a_fix_report_closes_as_recovered() -> None:
