@@ -8,8 +8,9 @@ event time (the newest ``observed_at`` seen, ``watermark``).
 State layout (one Faust table keyed like the observations works):
 ``store[asset_id]`` is a dict ``{rule_id: rule_state}``; unit-scoped rules
 (sequence ``by: unit``) keep theirs under ``store["unit:" + unit_id]``;
-``store["_collectors"]`` maps each collector to when it last reported
-(written on ``tick``). Every value is plain JSON-able data.
+``store["_collectors"]`` and ``store["_assets"]`` map each collector and
+each asset to when it last reported anything (kept in memory, written on
+``tick``, read back on start). Every value is plain JSON-able data.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from engine.ruleset.specialize import macro_uses, specialize
 from engine.store import StateStore
 
 COLLECTORS_KEY = "_collectors"
+ASSETS_KEY = "_assets"
 UNIT_PREFIX = "unit:"
 
 
@@ -42,6 +44,8 @@ class RuleEngine:
         self.watermark: float = 0.0
         seen = store.get(COLLECTORS_KEY)
         self._collectors: dict[str, float] = dict(seen) if isinstance(seen, dict) else {}
+        seen = store.get(ASSETS_KEY)
+        self._assets_seen: dict[str, float] = dict(seen) if isinstance(seen, dict) else {}
         rules = ruleset.enabled
         self._any: tuple[CompiledRule, ...] = tuple(r for r in rules if r.probes is None)
         probes = {p for r in rules if r.probes is not None for p in r.probes}
@@ -63,6 +67,8 @@ class RuleEngine:
             self.watermark = ts
         if ts > self._collectors.get(obs.collector, 0.0):
             self._collectors[obs.collector] = ts
+        if ts > self._assets_seen.get(obs.asset, 0.0):
+            self._assets_seen[obs.asset] = ts
         findings: list[Finding] = []
         store = self.store
         key = obs.asset
@@ -105,7 +111,7 @@ class RuleEngine:
             self.store[key] = state
         elif key in self.store:
             del self.store[key]
-        return found
+        return list(found)
 
     def tick(self, now: datetime) -> list[Finding]:
         """Let time-driven rules (absence, sequences) act at event time ``now``."""
@@ -113,10 +119,11 @@ class RuleEngine:
         if t > self.watermark:
             self.watermark = t
         self.store[COLLECTORS_KEY] = dict(self._collectors)
+        self.store[ASSETS_KEY] = dict(self._assets_seen)
         if not self._tickers:
             return []
         findings: list[Finding] = []
-        for key in sorted(k for k in self.store.keys() if k != COLLECTORS_KEY):
+        for key in sorted(k for k in self.store.keys() if k not in (COLLECTORS_KEY, ASSETS_KEY)):
             state = self.store.get(key)
             if not isinstance(state, dict):
                 continue
@@ -144,6 +151,10 @@ class RuleEngine:
     def collector_seen(self, collector: str) -> float | None:
         """When ``collector`` last reported anything (event time), if ever."""
         return self._collectors.get(collector)
+
+    def asset_seen(self, asset_id: str) -> float | None:
+        """When any probe of ``asset_id`` last reported (event time), if ever."""
+        return self._assets_seen.get(asset_id)
 
     def asset(self, asset_id: str) -> Asset | None:
         return self.assets.get(asset_id)

@@ -1,10 +1,10 @@
 """absence: no observation of ``probe`` for an asset within ``for``.
 
 ``step`` records, per asset, when the probe last reported (and from which
-collector and vantage) and when any *other* probe of the asset last
-reported. ``tick`` — driven by event time, the newest ``observed_at`` the
-engine has seen — raises a finding once the silence exceeds ``for`` and
-says which it is:
+collector and vantage); the engine itself knows when each collector and
+each asset last reported anything (``TickEnv``). ``tick`` — driven by
+event time, the newest ``observed_at`` the engine has seen — raises a
+finding once the silence exceeds ``for`` and says which it is:
 
 - dead collector: the collector that used to report it sent nothing at all
   for the whole period;
@@ -36,15 +36,11 @@ from engine.ruleset.model import CompiledRule
 
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     obs = c.obs
-    if obs.probe != rule.params["probe"]:
-        if state is not None and c.ts > state.get("o", 0.0):
-            state["o"] = c.ts
-        return state, []
-    if not rule.test(c):
+    if obs.probe != rule.params["probe"] or not rule.test(c):
         return state, []
     if state is None:
         return {"t": c.ts, "id": obs.id, "c": obs.collector, "v": obs.vantage, "u": obs.unit,
-                "f": 0, "o": 0.0}, []
+                "f": 0}, []
     fired, silent_for = state["f"], c.ts - state["t"]
     state["t"], state["id"], state["c"], state["v"], state["u"], state["f"] = (
         c.ts, obs.id, obs.collector, obs.vantage, obs.unit, 0
@@ -71,7 +67,7 @@ def tick(
             f"for {format_duration(now - (seen if seen is not None else last))}",
             "dead collector",
         )
-    elif state.get("o", 0.0) > last:
+    elif (env.asset_seen(key) or 0.0) > last:
         cause, label = (
             f"silent probe: other probes of {key} still report, the {probe} probe does not",
             "silent probe",

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.evaluators.base import Evaluator, Param, State, StepResult, prune_groups
+from engine.evaluators.base import Evaluator, Param, State, StepResult
 from engine.ruleset.context import Ctx
 from engine.ruleset.model import CompiledRule
 
@@ -32,69 +32,88 @@ def ewma_baseline(values: list[float], alpha: float) -> tuple[float, float]:
     return mean, var
 
 
+# Group state is a list (cheaper than a dict on the hot path, still plain JSON):
+N, MEAN, VAR, FIRING, LAST, WARM = range(6)
+
+
+def _prepared(rule: CompiledRule) -> tuple[Any, ...]:
+    """The parameters as one tuple, computed once per rule copy."""
+    p = rule.params
+    fast: tuple[Any, ...] | None = p.get("_prepared")
+    if fast is None:
+        path, get = p["field"]
+        fast = p["_prepared"] = (
+            path, get, p["alpha"], p["z"], max(p["min_std"], 1e-9), p["direction"], p["warmup"]
+        )
+    return fast
+
+
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     if not rule.test(c):
         if state and rule.resolve is not None and rule.resolve.fn(c):
             return _resolve(rule, state, c, rule.resolve.explain(c))
-        return state, []
-    p = rule.params
-    path, get = p["field"]
+        return state, ()
+    path, get, alpha, z_limit, min_std, direction, warmup = _prepared(rule)
     x = get(c)
-    if type(x) not in (int, float):
-        return state, []
-    x = float(x)
+    if type(x) is not float and type(x) is not int:
+        return state, ()
     key, group = rule.group_of(c)
     if state is None:
         state = {}
-    g: dict[str, Any] | None = state.get(key)
+    g: list[Any] | None = state.get(key)
     if g is None:
-        g = state[key] = {"n": 0, "w": [], "f": 0, "l": c.ts}
+        g = state[key] = [0, 0.0, 0.0, 0, c.ts, []]
         if len(state) > 64:
-            prune_groups(state, c.ts - 86400.0)
-    g["l"] = c.ts
-    g["n"] += 1
-    alpha: float = p["alpha"]
-    if "w" in g:  # still warming up
-        g["w"].append(x)
-        if len(g["w"]) >= p["warmup"]:
-            g["m"], g["v"] = ewma_baseline(g.pop("w"), alpha)
-        return state, []
-    mean, var = g["m"], g["v"]
-    sd = max(math.sqrt(var), p["min_std"], 1e-9)
-    z = (x - mean) / sd
+            _prune(state, c.ts - 86400.0)
+    g[LAST] = c.ts
+    g[N] += 1
+    if len(g) > WARM:  # still warming up
+        g[WARM].append(x)
+        if len(g[WARM]) >= warmup:
+            g[MEAN], g[VAR] = ewma_baseline(g.pop(), alpha)
+        return state, ()
+    mean, var = g[MEAN], g[VAR]
+    sd = math.sqrt(var)
+    if sd < min_std:
+        sd = min_std
     diff = x - mean
+    z = diff / sd
     incr = alpha * diff
-    g["m"] = mean + incr
-    g["v"] = (1.0 - alpha) * (var + diff * incr)
-    direction = p["direction"]
+    g[MEAN] = mean + incr
+    g[VAR] = (1.0 - alpha) * (var + diff * incr)
     score = z if direction == "up" else -z if direction == "down" else abs(z)
-    if score >= p["z"]:
-        g["f"] = 1
+    if score >= z_limit:
+        g[FIRING] = 1
         why = (
             f"{path} ({x:g}) is {z:+.1f} standard deviations from its baseline "
-            f"{mean:.1f} ± {sd:.1f} (z threshold {p['z']:g}, {direction})"
+            f"{mean:.1f} ± {sd:.1f} (z threshold {z_limit:g}, {direction})"
         )
         if rule.condition is not None:
             why += f"; {rule.explain(c)}"
         return state, [rule.finding(c, group=group, evidence=(c.obs.id,), explanation=why)]
-    if g["f"] and rule.resolve is None:
-        g["f"] = 0
-        why = f"{path} ({x:g}) is back within {p['z']:g} standard deviations of {mean:.1f}"
+    if g[FIRING] and rule.resolve is None:
+        g[FIRING] = 0
+        why = f"{path} ({x:g}) is back within {z_limit:g} standard deviations of {mean:.1f}"
         return state, [
             rule.finding(c, kind="resolve", group=group, evidence=(c.obs.id,), explanation=why)
         ]
-    return state, []
+    return state, ()
 
 
 def _resolve(rule: CompiledRule, state: dict[str, Any], c: Ctx, why: str) -> StepResult:
     key, group = rule.group_of(c)
     g = state.get(key)
-    if g is None or not g.get("f"):
-        return state, []
-    g["f"] = 0
+    if g is None or not g[FIRING]:
+        return state, ()
+    g[FIRING] = 0
     return state, [
         rule.finding(c, kind="resolve", group=group, evidence=(c.obs.id,), explanation=why)
     ]
+
+
+def _prune(groups: dict[str, list[Any]], older_than: float) -> None:
+    for k in [k for k, g in groups.items() if not g[FIRING] and g[LAST] < older_than]:
+        del groups[k]
 
 
 EVALUATOR = Evaluator(

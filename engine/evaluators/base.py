@@ -12,7 +12,7 @@ Nothing here reads a clock, the network or Kafka.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -23,7 +23,7 @@ from engine.ruleset.context import Ctx
 from engine.ruleset.model import CompiledRule
 
 State = dict[str, Any] | None
-StepResult = tuple[State, list[Finding]]
+StepResult = tuple[State, Sequence[Finding]]
 StepFn = Callable[[CompiledRule, State, Ctx], StepResult]
 
 
@@ -31,6 +31,8 @@ class TickEnv(Protocol):
     """What a tick may ask the engine: who still reports, and the assets."""
 
     def collector_seen(self, collector: str) -> float | None: ...
+
+    def asset_seen(self, asset_id: str) -> float | None: ...
 
     def asset(self, asset_id: str) -> Asset | None: ...
 

@@ -314,7 +314,7 @@ class RuleBuilder:
 
     def _probes(self, rule: CompiledRule) -> frozenset[str] | None:
         if rule.type == "absence":
-            return None
+            return frozenset([rule.params["probe"]])
         conds: Sequence[Condition | None]
         if rule.type == "sequence":
             conds = list(rule.params["steps"])

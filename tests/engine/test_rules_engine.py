@@ -11,7 +11,7 @@ import pytest
 
 from engine.errors import RuleError
 from engine.events import Finding, Observation, SourceOffset
-from engine.rules_engine import COLLECTORS_KEY, RuleEngine
+from engine.rules_engine import ASSETS_KEY, COLLECTORS_KEY, RuleEngine
 from engine.ruleset import load_ruleset
 from engine.store import DictStore
 from tests.rulehelpers import T0, asset, obs, pack
@@ -93,12 +93,12 @@ def test_state_is_namespaced_plain_data(shipped) -> None:  # type: ignore[no-unt
     engine = RuleEngine(shipped, store, ASSETS)
     run(engine, stream(600))
     keys = set(store)
-    assert COLLECTORS_KEY in keys
+    assert COLLECTORS_KEY in keys and ASSETS_KEY in keys
     assert {k for k in keys if k.startswith("unit:")} <= {"unit:u0", "unit:u1", "unit:u2"}
     assert {k for k in keys if not k.startswith(("unit:", "_"))} <= set(ASSETS)
     rule_ids = {r.id for r in shipped.rules}
     for k, v in store.items():
-        if k != COLLECTORS_KEY:
+        if k not in (COLLECTORS_KEY, ASSETS_KEY):
             assert set(v) <= rule_ids
     assert orjson.loads(orjson.dumps(store)) == store
 
