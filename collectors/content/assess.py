@@ -47,13 +47,14 @@ def assess(
         data.update(diff_added=[], diff_removed=[])
     else:
         changed = digest != baseline.content_hash
-        d = diff(baseline.lines, lines) if changed else None
+        # A baseline without its text (``complete`` False) tells a change, not how big.
+        d = diff(baseline.lines, lines) if changed and baseline.complete else None
         old_text = " ".join([baseline.title, *baseline.lines]).lower()
         found = [kw for kw in found if kw not in old_text]
         data.update(
             baseline_hash=baseline.content_hash,
             changed=changed,
-            baseline_diff=d.changed if d else 0.0,
+            baseline_diff=d.changed if d else (None if changed else 0.0),
             new_domains=sorted(external - set(baseline.hosts)),
             diff_added=list(d.added[:MAX_DIFF_SAMPLES]) if d else [],
             diff_removed=list(d.removed[:MAX_DIFF_SAMPLES]) if d else [],

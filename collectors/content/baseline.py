@@ -15,7 +15,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from collectors.content.normalise import normalise
 from collectors.content.page import PageFacts
 from engine.errors import ProbeError
-from engine.events import format_time, parse_time
+from engine.events import Control, format_time, parse_time
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 MAX_DIFF_LINES = 2000
@@ -41,6 +41,9 @@ class Baseline:
     hosts: tuple[str, ...]
     approved_at: datetime
     approved_by: str = ""
+    #: False when the text lines were left out (a page too big for a control
+    #: event): the hash still tells a change, but there is nothing to diff against.
+    complete: bool = True
 
     @classmethod
     def of(
@@ -74,6 +77,7 @@ class Baseline:
             "hosts": list(self.hosts),
             "approved_at": format_time(self.approved_at),
             "approved_by": self.approved_by,
+            "complete": self.complete,
         }
 
     @classmethod
@@ -87,7 +91,12 @@ class Baseline:
             hosts=tuple(str(x) for x in d.get("hosts", ())),
             approved_at=parse_time(str(d["approved_at"])),
             approved_by=str(d.get("approved_by", "")),
+            complete=bool(d.get("complete", True)),
         )
+
+    def without_lines(self) -> Baseline:
+        """This baseline with its text lines left out (``complete`` False)."""
+        return replace(self, lines=(), complete=False)
 
 
 def text_lines(facts: PageFacts) -> list[str]:
@@ -129,6 +138,33 @@ def save(directory: str | os.PathLike[str], baseline: Baseline) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def from_control(control: Control) -> Baseline | None:
+    """The baseline an ``approve_baseline`` control event carries (None for other events)."""
+    if control.kind != "approve_baseline" or not isinstance(control.data.get("baseline"), dict):
+        return None
+    try:
+        return Baseline.from_dict(control.data["baseline"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ProbeError(f"control event {control.id}: not a valid baseline: {e}") from None
+
+
+def apply_control(directory: str | os.PathLike[str], control: Control) -> Path | None:
+    """Store the baseline of an approval recorded on the control topic.
+
+    Collectors on other machines call this for every control event, so an
+    approval made anywhere reaches every collector's ``baseline_dir``. An
+    older approval never replaces a newer one (replaying the topic is safe).
+    Returns the path written, or None when there was nothing newer to store.
+    """
+    new = from_control(control)
+    if new is None:
+        return None
+    old = load(directory, new.asset)
+    if old is not None and old.approved_at >= new.approved_at:
+        return None
+    return save(directory, new)
 
 
 @dataclass(frozen=True)

@@ -89,9 +89,11 @@ def show(r: Review) -> None:
             f" by {r.current.approved_by or '-'}"
         )
     else:
+        share = d["baseline_diff"]
         print(
             f"changed since approved at {format_time(r.current.approved_at)}"
-            f" by {r.current.approved_by or '-'}: {d['baseline_diff']:.0%} of the text"
+            f" by {r.current.approved_by or '-'}"
+            + (f": {share:.0%} of the text" if share is not None else "")
         )
         lines = baselines.unified(r.current.lines, p.lines)
         for line in lines[:MAX_DIFF_LINES]:
@@ -124,7 +126,7 @@ def approval_event(r: Review, actor: str, comment: str = "") -> Control:
     )
     if len(control.to_json()) > MAX_EVENT_BYTES // 2:
         # A huge page: record the approval and its hash, not every line of text.
-        data["baseline"] = {**r.proposed.to_dict(), "lines": [], "lines_omitted": True}
+        data["baseline"] = r.proposed.without_lines().to_dict()
         control = control.evolve(data=data)
     return control
 

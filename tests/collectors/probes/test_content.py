@@ -13,6 +13,7 @@ from collectors.content.normalise import content_hash, normalise
 from collectors.content.page import Link, hiding_reason, read_page
 from collectors.probes import content
 from collectors.probes.base import ProbeConfig
+from engine.events import Control
 from tests.collectors.probes.helpers import valid_event, website
 from tests.servers import HttpServer, Page, closed_port, pages
 
@@ -226,3 +227,37 @@ def test_baselines_round_trip_and_refuse_unsafe_ids(tmp_path: Path) -> None:
     assert baselines.load(tmp_path, "other") is None
     with pytest.raises(Exception, match="not a valid asset id"):
         baselines.path_for(tmp_path, "../etc/passwd")
+
+
+def _approval(at: datetime, html: str) -> Control:
+    b = baselines.Baseline.of(
+        "site-1", "http://x/", content_hash(html), read_page(html, "http://x/"), at
+    )
+    return Control(
+        id=f"c{int(at.timestamp())}", kind="approve_baseline", at=at, actor="duty",
+        target="site-1", data={"asset": "site-1", "baseline": b.to_dict()},
+    )  # fmt: skip
+
+
+def test_approvals_from_the_control_topic_reach_the_baseline_dir(tmp_path: Path) -> None:
+    newer, older = APPROVED_AT, APPROVED_AT.replace(month=10)
+    assert baselines.apply_control(tmp_path, _approval(newer, pages.portal())) is not None
+    # replaying an older approval does not undo the newer one
+    assert baselines.apply_control(tmp_path, _approval(older, pages.defaced())) is None
+    stored = baselines.load(tmp_path, "site-1")
+    assert stored is not None and stored.approved_at == newer
+    assert stored.content_hash == content_hash(pages.portal())
+    ack = Control(id="a1", kind="ack", at=newer, actor="duty", target="fp")
+    assert baselines.apply_control(tmp_path, ack) is None
+
+
+async def test_a_baseline_without_its_text_still_tells_a_change(config: ProbeConfig) -> None:
+    with HttpServer({"/": Page(pages.portal())}) as srv:
+        full = approve(config, srv.url("/"), pages.portal())
+        baselines.save(config.baseline_dir, full.without_lines())
+        same = await content.probe(website(srv.url("/")), config, timeout=5)
+        srv.set("/", Page(pages.portal().replace("欢迎访问", "热烈欢迎访问")))
+        changed = await content.probe(website(srv.url("/")), config, timeout=5)
+    assert (same.data["changed"], same.data["baseline_diff"]) == (False, 0.0)
+    assert (changed.data["changed"], changed.data["baseline_diff"]) == (True, None)
+    assert changed.data["defaced"] is False

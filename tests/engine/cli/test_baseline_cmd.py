@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from collectors.content import baseline as baselines
+from collectors.content.approve import Review
+from collectors.content.normalise import content_hash
+from collectors.content.page import read_page
 from engine.cli import baseline_cmd
 from engine.errors import ProbeError
-from engine.events import Control
+from engine.events import MAX_EVENT_BYTES, Control
 from engine.settings import Settings, with_overrides
 from tests.kafkautil import read_topic
 from tests.servers import HttpServer, Page, closed_port, pages
@@ -135,3 +139,16 @@ def test_a_refused_fetch_is_a_clear_error(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/"
     with pytest.raises(ProbeError, match=r"cannot fetch .*: connect: connection refused"):
         baseline_cmd.approve_cmd(_args(_inventory(tmp_path, url)), settings)
+
+
+def test_a_huge_page_is_recorded_without_its_text() -> None:
+    html = "<title>big</title>" + "".join(f"<p>公告 {'内容' * 60} {i}</p>" for i in range(4000))
+    facts = read_page(html, "http://x/")
+    proposed = baselines.Baseline.of(
+        "portal", "http://x/", content_hash(html), facts, datetime(2026, 11, 1, tzinfo=UTC)
+    )
+    event = baseline_cmd.approval_event(Review(proposed, None, {}), "duty")
+    assert len(event.to_json()) < MAX_EVENT_BYTES
+    carried = baselines.from_control(Control.from_json(event.to_json()))
+    assert carried is not None and carried.complete is False and carried.lines == ()
+    assert carried.content_hash == proposed.content_hash
