@@ -26,6 +26,7 @@ from engine.cli import (
     inventory_cmd,
     kafka_cmd,
     notify_cmd,
+    replay_cmd,
     rules_cmd,
     topics_cmd,
 )
@@ -35,7 +36,7 @@ from engine.settings import Settings
 GROUPS: tuple[ModuleType, ...] = (
     kafka_cmd, topics_cmd, config_cmd, engine_cmd, demo_cmd, inventory_cmd, demo_city_cmd,
     notify_cmd,
-    rules_cmd, audit_cmd, collect_cmd, baseline_cmd, alerts_cmd,
+    rules_cmd, audit_cmd, collect_cmd, baseline_cmd, alerts_cmd, replay_cmd,
 )
 
 

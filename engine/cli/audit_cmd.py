@@ -13,6 +13,7 @@ from engine.audit.ledger_check import LedgerReport, head_checkpoints, verify_led
 from engine.audit.timearg import parse_when
 from engine.audit.topicread import TopicReader
 from engine.broker import bootstrap_servers
+from engine.cli.export_cmd import register_audit, register_report
 from engine.settings import Settings
 
 
@@ -30,10 +31,8 @@ def register(sub: Any) -> None:
     c.add_argument("--at", type=parse_when, metavar="T", help="head as of T (default: now)")
     c.set_defaults(func=checkpoint_cmd)
 
-    from engine.cli import export_cmd
-
-    export_cmd.register_audit(cmds)
-    export_cmd.register_report(sub)
+    register_audit(cmds)
+    register_report(sub)
 
 
 def _period(p: argparse.ArgumentParser, required: bool) -> None:
