@@ -82,14 +82,29 @@ def f_diff(a: Any, b: Any) -> Any:
         b = ()
     if not isinstance(b, list | tuple | frozenset):
         return None
+    if isinstance(b, frozenset):
+        return [x for x in a if not _hashable_in(x, b)]
     return [x for x in a if x not in b]
+
+
+def _hashable_in(x: Any, members: frozenset[Any]) -> bool:
+    try:
+        return x in members
+    except TypeError:  # an unhashable item (a list) is in no set of scalars
+        return False
 
 
 def f_any_in(a: Any, b: Any) -> bool:
     """Whether any item of ``a`` is in ``b``."""
     if not isinstance(a, list | tuple) or not isinstance(b, list | tuple | frozenset):
         return False
-    return any(x in b for x in a)
+    for x in a:  # a loop, not any(genexpr): this runs on the hot path
+        try:
+            if x in b:
+                return True
+        except TypeError:  # an unhashable item is in no set
+            continue
+    return False
 
 
 def t_contains(a: Any, b: Any) -> bool:

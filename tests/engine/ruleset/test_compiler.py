@@ -177,3 +177,19 @@ def test_invalid(text: str, message: str) -> None:
     with pytest.raises(RuleError) as info:
         compile_text(text)
     assert str(info.value) == message
+
+
+def test_unhashable_items_never_raise() -> None:
+    from engine.ruleset.context import Ctx
+    from tests.engine.ruleset.exprutil import ASSET
+    from tests.rulehelpers import obs
+
+    ctx = Ctx(obs(0, "tcp", open_ports=[[1], {"x": 1}, 3389], port=[2]), ASSET)
+    for text, expected in [
+        ("any_in(data.open_ports, risky_ports)", True),
+        ("diff(data.open_ports, risky_ports)", [[1], {"x": 1}]),
+        ("data.port in risky_ports", False),
+        ("data.port not in risky_ports", True),
+        ("data.open_ports contains [1]", True),
+    ]:
+        assert compile_text(text)[1](ctx) == expected, text

@@ -32,7 +32,10 @@ texts = st.one_of(
 )
 values = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-    st.text(max_size=20), st.lists(st.one_of(st.integers(), st.text(max_size=8)), max_size=4),
+    st.text(max_size=20),
+    st.lists(st.one_of(st.integers(), st.text(max_size=8), st.lists(st.integers(), max_size=2),
+                       st.dictionaries(st.text(max_size=2), st.integers(), max_size=1)),
+             max_size=4),
     st.dictionaries(st.sampled_from(["ttfb", "dns"]), st.integers(), max_size=2),
 )
 
@@ -61,6 +64,9 @@ def test_compiles_or_rule_error(text: str) -> None:
         "data.title in_cidr nets or in_cidr(data.open_ports, nets)",
         "diff(data.open_ports, asset.tags) != null and any_in(data.title, risky_ports)",
         "data.phases_ms.ttfb > 1 and exists(data.phases_ms)",
+        "any_in(data.open_ports, risky_ports) or len(diff(data.open_ports, risky_ports)) > 0",
+        "data.port in risky_ports or data.open_ports contains data.port",
+        "data.title in data.open_ports or data.title not in risky_ports",
     ]),
     st.dictionaries(
         st.sampled_from(["status", "latency_ms", "title", "open_ports", "port", "phases_ms"]),
