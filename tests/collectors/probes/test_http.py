@@ -213,3 +213,27 @@ async def test_a_stalled_tls_handshake_ends_within_the_timeout(config: ProbeConf
     with TcpServer.silent() as srv:
         obs = await http.probe(website(f"https://localhost:{srv.port}/"), config, timeout=0.5)
     assert not obs.ok and obs.error == "timeout after 0.5s in tls"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "meta"),
+    [
+        ("text/html; charset=GBK", ""),
+        ("text/html", "<meta charset='gbk'>"),
+        ("text/html", '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'),
+    ],
+)
+async def test_gbk_pages_are_decoded_by_their_declared_charset(
+    config: ProbeConfig, content_type: str, meta: str
+) -> None:
+    body = f"<html><head>{meta}<title>市人民政府</title></head></html>".encode("gbk")
+    with HttpServer({"/": Page(body, content_type=content_type)}) as srv:
+        obs = await http.probe(website(srv.url("/")), config, timeout=5)
+    assert obs.ok and obs.data["title"] == "市人民政府"
+
+
+async def test_head_requests_have_no_body(config: ProbeConfig) -> None:
+    with HttpServer({"/": Page("<title>x</title>" * 100)}) as srv:
+        obs = await http.probe(website(srv.url("/"), http={"method": "HEAD"}), config, timeout=5)
+        assert srv.requests[-1].method == "HEAD"
+    assert obs.ok and obs.data["body_bytes"] == 0 and obs.data["title"] == ""
