@@ -242,8 +242,8 @@ def _compare(node: Compare) -> Fn:
                     return False
                 try:
                     return (v in members) != negate
-                except TypeError:
-                    return False
+                except TypeError:  # an unhashable value (a list) is in no set of scalars
+                    return negate
 
             return in_set
 
