@@ -181,6 +181,8 @@ def markdown() -> str:
         "edit that module, not this file.",
         "Rules name these fields in conditions (`data.status == 200`) and titles "
         "(`{data.status}`); any other name is an error at load.",
+        "What each probe measures, when it sets `ok`, its options and heuristics: "
+        "[probes.md](probes.md).",
         "",
         "## The observation",
         "",
