@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: Longest the loop sleeps without looking at the clock (seconds).
 MAX_IDLE_S = 1.0
+#: How long a stop waits for sends in progress.
+STOP_GRACE_S = 10.0
 
 
 class NotifyMetrics:
@@ -101,6 +103,7 @@ class NotifierService:
         self.queues: dict[str, asyncio.Queue[Dispatch]] = {}
         self.ready = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
+        self._inflight: set[asyncio.Future[DeliveryRecord | None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rebuild, then follow alerts and controls until ``stop``."""
@@ -118,8 +121,9 @@ class NotifierService:
             await live.start()
             done = await replay.rebuild(self.core, self.settings, log_reader, live, self.wall())
             await log_reader.stop()
-            for m, e in done.rejected:
-                await self._reject(m, e)
+            if done.rejected:
+                # Not dead-lettered again: a restart would repeat them every time.
+                log.warning("skipped %d undecodable alert/control messages", len(done.rejected))
             log.info(
                 "rebuilt from %d delivery records, %d alerts, %d controls",
                 done.records,
@@ -138,6 +142,12 @@ class NotifierService:
             for w in workers:
                 with contextlib.suppress(asyncio.CancelledError):
                     await w
+            if self._inflight:
+                # Give sends in progress a moment to finish; one in a retry wait is dropped
+                # (it is not confirmed, so the next start sends it again).
+                _, pending = await asyncio.wait(set(self._inflight), timeout=STOP_GRACE_S)
+                for job in pending:
+                    job.cancel()
             await live.stop()
             await log_reader.stop()
             await producer.stop()
@@ -174,7 +184,11 @@ class NotifierService:
     async def _worker(self, q: asyncio.Queue[Dispatch]) -> None:
         while True:
             d = await q.get()
-            await self.deliverer.deliver(d)
+            # Shielded: stopping the worker lets a send in progress finish and be recorded.
+            job = asyncio.ensure_future(self.deliverer.deliver(d))
+            self._inflight.add(job)
+            job.add_done_callback(self._inflight.discard)
+            await asyncio.shield(job)
             q.task_done()
 
     async def _record(self, rec: DeliveryRecord) -> None:
