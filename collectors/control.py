@@ -1,10 +1,12 @@
-"""Re-probe requests from the control topic.
+"""Re-probe requests and baseline approvals from the control topic.
 
 When a unit reports a problem fixed, the notifier records a ``Control``
 event of kind ``fixed`` (``data.asset`` = the asset); an operator can also
-record kind ``reprobe``. Every collector reads the control topic from its end
-(only new requests matter) without a consumer group, so each sees every
-request, and the one that owns the asset probes it at once.
+record kind ``reprobe``. An ``approve_baseline`` event (``ssa baseline
+approve`` on any machine) is stored in this collector's baseline folder.
+Every collector reads the control topic from its end (only new requests
+matter) without a consumer group, so each sees every request, and the one
+that owns the asset probes it at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 
 from kafka import TopicPartition
 
+from collectors.content.baseline import apply_control
 from collectors.inventory import connect
 from engine.errors import EventError
 from engine.events import Control
@@ -33,13 +36,17 @@ def reprobe_target(control: Control) -> str | None:
 
 
 class ControlListener:
-    """Calls ``on_reprobe(asset_id)`` for each new re-probe request."""
+    """Calls ``on_reprobe(asset_id)`` for each new re-probe request.
+
+    With ``baseline_dir``, approved content baselines are stored there too.
+    """
 
     def __init__(
         self, bootstrap: str, topic: str, on_reprobe: Callable[[str], None],
-        client_id: str = "ssa-collector-control",
+        client_id: str = "ssa-collector-control", baseline_dir: str | None = None,
     ) -> None:
         self.bootstrap, self.topic, self.on_reprobe = bootstrap, topic, on_reprobe
+        self.baseline_dir = baseline_dir
         self.client_id = client_id
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -86,6 +93,11 @@ class ControlListener:
             control = Control.from_json(value)
         except EventError as e:
             log.warning("ignoring a malformed control event: %s", e)
+            return
+        if control.kind == "approve_baseline" and self.baseline_dir is not None:
+            path = apply_control(self.baseline_dir, control)
+            if path is not None:
+                log.info("stored the approved content baseline of %s", control.target)
             return
         asset = reprobe_target(control)
         if asset is not None:

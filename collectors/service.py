@@ -173,7 +173,7 @@ class Collector:
         if opts.control:
             self.control = ControlListener(
                 self.bootstrap, s.topic("control"), self._on_loop(loop, self.scheduler.reprobe),
-                client_id=f"ssa-collector-{self.id}-control",
+                client_id=f"ssa-collector-{self.id}-control", baseline_dir=c.baseline_dir,
             )
             self.control.start()
         if opts.ingest:
