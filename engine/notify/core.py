@@ -284,6 +284,12 @@ class NotifyCore:
                 continue
             if only_told and not self.ledger.was_told(dest, a.fingerprint):
                 continue
+            if (
+                kind == "firing"
+                and not suffix
+                and self.ledger.knows_episode(dest, a.fingerprint, format_time(a.started_at))
+            ):
+                continue  # same episode, e.g. firing again after a silence or an unack
             todo.append((a, key))
         if not todo:
             return None

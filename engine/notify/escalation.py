@@ -3,8 +3,8 @@
 An alert is watched from its first delivered notice. Each level of its
 route's ``escalation`` list comes due ``after`` seconds past that notice;
 an acknowledgement (a Control ``ack`` or the alert turning
-``acknowledged``) stops the climb, ``unack`` resumes it, and resolving the
-alert ends the watch. The clock is passed in: ``due(now)``.
+``acknowledged``) stops the climb, ``unack`` resumes it, a silence pauses
+it while it lasts, and resolving the alert ends the watch. The clock is passed in: ``due(now)``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class Escalations:
         self.watches: dict[str, Watch] = {}
         #: Fingerprints acknowledged before (or without) a watch, e.g. replayed controls.
         self.acked: set[str] = set()
+        #: Fingerprints silenced (suppressed) now: their climb pauses.
+        self.muted: set[str] = set()
 
     def notified(self, route: str, fingerprint: str, seq: int, at: datetime) -> None:
         """The first notice of an alert (at ``seq``) on ``route`` was delivered at ``at``."""
@@ -70,6 +72,10 @@ class Escalations:
         w = self.watches.get(alert.fingerprint)
         if w is not None and alert.seq < w.seq:
             return  # an older episode, replayed after the notice that started the watch
+        if alert.suppressed and alert.state != "resolved":
+            self.muted.add(alert.fingerprint)
+        else:
+            self.muted.discard(alert.fingerprint)
         if alert.state == "resolved":
             self.watches.pop(alert.fingerprint, None)
             self.acked.discard(alert.fingerprint)
@@ -83,7 +89,7 @@ class Escalations:
 
     def _next(self, w: Watch, routes: Mapping[str, Route]) -> Level | None:
         route = routes.get(w.route)
-        if route is None or w.acked:
+        if route is None or w.acked or w.fingerprint in self.muted:
             return None
         for lv in route.escalation:
             if lv.level > w.level:

@@ -39,10 +39,22 @@ class AlertRef:
     severity: str
     rule: str
     title: str
+    #: When the alert's episode started (wire form): a new episode is news again.
+    started_at: str = ""
 
     @classmethod
     def of(cls, a: Alert) -> AlertRef:
-        return cls(a.fingerprint, a.seq, a.state, a.asset, a.unit, a.severity, a.rule, a.title)
+        return cls(
+            a.fingerprint,
+            a.seq,
+            a.state,
+            a.asset,
+            a.unit,
+            a.severity,
+            a.rule,
+            a.title,
+            format_time(a.started_at),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +66,7 @@ class AlertRef:
             "severity": self.severity,
             "rule": self.rule,
             "title": self.title,
+            "started_at": self.started_at,
         }
 
 
@@ -154,6 +167,8 @@ class Ledger:
     settled: set[tuple[str, str]] = field(default_factory=set)
     #: (destination, fingerprint) pairs that were told the alert fired.
     told: set[tuple[str, str]] = field(default_factory=set)
+    #: (destination, fingerprint, episode start) triples told as firing.
+    episodes: set[tuple[str, str, str]] = field(default_factory=set)
     #: idempotency keys confirmed delivered (``ok``), for the exactly-once checks.
     confirmed: set[str] = field(default_factory=set)
 
@@ -168,9 +183,14 @@ class Ledger:
             if record.kind in ("firing", "escalation", "overdue"):
                 for a in record.alerts:
                     self.told.add((record.dest, a.fingerprint))
+                    self.episodes.add((record.dest, a.fingerprint, a.started_at))
 
     def is_settled(self, dest: str, key: str) -> bool:
         return (dest, key) in self.settled
 
     def was_told(self, dest: str, fingerprint: str) -> bool:
         return (dest, fingerprint) in self.told
+
+    def knows_episode(self, dest: str, fingerprint: str, started_at: str) -> bool:
+        """True if ``dest`` was told this episode of the alert fired (any seq)."""
+        return (dest, fingerprint, started_at) in self.episodes

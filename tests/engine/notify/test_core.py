@@ -140,3 +140,19 @@ def test_failed_attempts_do_not_settle_but_dead_letters_do() -> None:
     assert not c.ledger.was_told(d.dest, "fp-a")
     c.on_alert(alert("fp-a", seq=2, state="resolved", at=50), t(50))
     assert c.tick(t(1000)) == []  # nobody heard it fire, so nobody hears it end
+
+
+def test_the_same_episode_is_not_told_again_after_a_silence_ends() -> None:
+    c = core()
+    c.on_alert(alert("fp-a", at=0, severity="medium"), t(0))
+    confirm(c, c.tick(t(30)), t(30))
+    c.on_alert(alert("fp-a", seq=2, at=60, severity="medium", suppressed=True), t(60))
+    c.on_alert(alert("fp-a", seq=3, at=120, started=0, severity="medium"), t(120))  # silence ends
+    assert c.tick(t(500)) == []
+    # a new episode (it resolved and fired again) is news
+    c.on_alert(
+        alert("fp-a", seq=4, state="resolved", at=1100, started=0, severity="medium"), t(1100)
+    )
+    confirm(c, [d for d in c.tick(t(1400)) if d.message.kind == "resolved"], t(1400))
+    c.on_alert(alert("fp-a", seq=5, at=2000, severity="medium"), t(2000))
+    assert summary(c.tick(t(2300))) == [("hook", "*", "firing", ("fp-a:firing:5",))]

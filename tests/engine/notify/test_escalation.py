@@ -79,3 +79,17 @@ def test_no_escalation_for_an_alert_never_delivered() -> None:
     c.on_alert(alert("fp-a", at=0, severity="medium"), t(0))
     c.tick(t(FIRST))  # sent, but never confirmed
     assert c.tick(t(FIRST + 60 * 60)) == []
+
+
+def test_a_silence_pauses_the_climb() -> None:
+    c = core()
+    c.on_alert(alert("fp-a", at=0, severity="medium"), t(0))
+    confirm(c, c.tick(t(FIRST)), t(FIRST))
+    c.on_alert(alert("fp-a", seq=2, at=60, started=0, severity="medium", suppressed=True), t(60))
+    assert c.tick(t(FIRST + 20 * 60)) == []
+    c.on_alert(
+        alert("fp-a", seq=3, at=FIRST + 20 * 60, started=0, severity="medium"), t(FIRST + 20 * 60)
+    )
+    assert summary(c.tick(t(FIRST + 20 * 60 + 1))) == [
+        ("mail", "chief@example.org", "escalation", ("fp-a:firing:3:L2",))
+    ]
