@@ -267,6 +267,12 @@ async def test_rectification_loop_through_kafka(
         await wait_for(
             lambda: service.core.rectify.items["fp-portal"].state == "fixed", 30, "the fix report"
         )
+        common = ["--routes", str(routes_path), "--inventory", str(inv_path)]
+        assert await asyncio.to_thread(main, ["rectify", "ack", "fp-gw", *common]) == 0
+        await wait_for(
+            lambda: service.core.rectify.items["fp-gw"].state == "acknowledged", 30, "the ack"
+        )
+        assert await asyncio.to_thread(main, ["rectify", "fixed", "fp-nope", *common]) == 2
         # A fix reported without the asset (a bare control) gets a re-probe request.
         bare = Control(
             id="fixed-bare", kind="fixed", at=datetime.now(UTC), actor="api", target="fp-gw"
@@ -300,8 +306,13 @@ async def test_rectification_loop_through_kafka(
     [fixed] = [x for x in controls if x.target == "fp-portal"]
     assert fixed.data == {"asset": "portal", "fingerprint": "fp-portal"}  # collectors re-probe it
     assert fixed.actor == "gov-office/值班室"
-    gw_controls = [(x.actor, x.data) for x in controls if x.target == "fp-gw"]
-    assert gw_controls == [("api", {}), ("notifier", {"asset": "gw-1", "fingerprint": "fp-gw"})]
+    gw_controls = [(x.kind, x.actor, x.data) for x in controls if x.target == "fp-gw"]
+    assert gw_controls == [
+        ("ack", "cli", {}),
+        ("fixed", "api", {}),
+        ("fixed", "notifier", {"asset": "gw-1", "fingerprint": "fp-gw"}),
+    ]
+    assert not [x for x in controls if x.target == "fp-nope"]
     dead = await read_all(kafka_settings, "deadletter")
     assert len(dead) == 1 and b'"component":"notifier"' in dead[0].value
 
