@@ -42,7 +42,8 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _child_env(settings: Settings, work: Path, bootstrap: str, token: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SSA_")}
+    # The children see the user's own SSA_* settings, plus what the demo decides.
+    env = dict(os.environ)
     env.update(
         SSA_KAFKA_BOOTSTRAP=bootstrap,
         SSA_TOPICS_PREFIX=settings.topics.prefix,
@@ -52,12 +53,14 @@ def _child_env(settings: Settings, work: Path, bootstrap: str, token: str) -> di
         SSA_ENGINE_DATA_DIR=str(work / "engine"),
         SSA_COLLECTORS_BASELINE_DIR=str(work / "baselines"),
         SSA_COLLECTORS_INGEST_TOKENS=f"{PUSHING_SYSTEM}={token}",
+        SSA_DEMO_WEBHOOK_SECRET=os.urandom(16).hex(),
         PYTHONUNBUFFERED="1",
     )
     return env
 
 
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.cli.demo_city_cmd import INGEST_PATH
     from engine.demo.city import City, CityConfig
     from engine.demo.pusher import IngestTarget
     from engine.demo.scenario import DEFAULT_SPEED
@@ -73,7 +76,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     token = os.urandom(12).hex()
     c = settings.collectors
     ingest = IngestTarget(
-        f"http://{c.ingest_host}:{c.ingest_port}/ingest/{PUSHING_SYSTEM}", token, PUSHING_SYSTEM
+        f"http://{c.ingest_host}:{c.ingest_port}{INGEST_PATH}", token, PUSHING_SYSTEM
     )
     config = CityConfig(
         work_dir=work / "city", speed=args.speed or DEFAULT_SPEED, ingest=ingest, echo=False
@@ -83,6 +86,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     started = time.time()
     async with City(config) as city:
         inventory = work / "city" / "inventory.yaml"
+        routes = _write_routes(work / "routes.yaml", city.webhook.url if city.webhook else None)
         ssa = [sys.executable, "-m", "engine.cli"]
         subprocess.run([*ssa, "inventory", "sync", str(inventory)], env=env, check=True)  # noqa: S603
         logs = work / "logs"
@@ -90,7 +94,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
         for name, argv in (
             ("engine", ["engine", "--inventory", str(inventory), "--rules", args.rules]),
             ("collector", ["collect", "--inventory", str(inventory), "--vantage", "demo"]),
-            ("notifier", ["notify", "--inventory", str(inventory)]),
+            ("notifier", ["notify", "--inventory", str(inventory), "--routes", str(routes)]),
         ):
             log = open(logs / f"{name}.log", "ab")
             children.append(
@@ -124,6 +128,31 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
             _stop(children)
     print(_summary(bootstrap, settings, time.time() - started), flush=True)
     return 0
+
+
+def _write_routes(path: Path, webhook_url: str | None) -> Path:
+    """Notification routes for the demo: everything to the city's webhook receiver."""
+    url = webhook_url or "http://127.0.0.1:9/"  # discard port: deliveries fail and are logged
+    path.write_text(
+        "# Demo routes: every alert of the simulated city goes to its duty-room webhook.\n"
+        "defaults:\n"
+        "  group_by: [unit, rule]\n"
+        "  group_wait: 5s\n"
+        "  group_interval: 1m\n"
+        "  repeat_interval: 1h\n"
+        "  send_resolved: true\n"
+        "receivers:\n"
+        "  duty-webhook:\n"
+        "    webhook:\n"
+        f"      url: {url}\n"
+        "      secret: {env: SSA_DEMO_WEBHOOK_SECRET}\n"
+        "routes:\n"
+        "  - name: everything\n"
+        "    receiver: duty-webhook\n"
+        "    recipients: none\n",
+        encoding="utf-8",
+    )
+    return path
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
