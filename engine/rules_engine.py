@@ -54,7 +54,7 @@ class RuleEngine:
             p: _routed(p, [r for r in rules if r.probes is None or p in r.probes])
             for p in probes
         }
-        self._tickers = tuple(r for r in rules if r.evaluator.tick is not None)
+        self._tickers = {r.id: r for r in rules if r.evaluator.tick is not None}
         # What the hot loop unpacks per rule, to spare attribute lookups.
         self._routes = {p: tuple(_route(r) for r in rs) for p, rs in self._by_probe.items()}
         self._any_routes = tuple(_route(r) for r in self._any)
@@ -123,22 +123,27 @@ class RuleEngine:
         if not self._tickers:
             return []
         findings: list[Finding] = []
+        tickers = self._tickers
         for key in sorted(k for k in self.store.keys() if k not in (COLLECTORS_KEY, ASSETS_KEY)):
             state = self.store.get(key)
             if not isinstance(state, dict):
                 continue
+            per_unit = key.startswith(UNIT_PREFIX)
             changed = False
-            for rule in self._tickers:
-                rs = state.get(rule.id)
-                if not rs or (rule.scope == "unit") != key.startswith(UNIT_PREFIX):
+            for rid in [rid for rid in state if rid in tickers]:
+                rule = tickers[rid]
+                if (rule.scope == "unit") != per_unit:
                     continue
                 assert rule.evaluator.tick is not None
-                after, found = rule.evaluator.tick(rule, rs, t, self, key)
-                changed = True
+                before = state[rid]
+                after, found = rule.evaluator.tick(rule, before, t, self, key)
+                # a tick returns the same state object unless it changed it (or found something)
                 if after is None:
-                    del state[rule.id]
-                else:
-                    state[rule.id] = after
+                    del state[rid]
+                    changed = True
+                elif after is not before or found:
+                    state[rid] = after
+                    changed = True
                 findings += found
             if changed:
                 if state:

@@ -6,7 +6,9 @@ observation the rule can see, in event time (``ctx.ts`` is
 (an asset, or a unit for unit-scoped rules), ``None`` at first; the
 evaluator may update it in place and returns it (or ``None`` to drop it).
 Rules that wait for something to *not* happen also have
-``tick(rule, state, now, env) -> (state, findings)``, driven by event time.
+``tick(rule, state, now, env, key) -> (state, findings)``, driven by event
+time; a tick returns the very same state object when it changed nothing (so
+the engine need not write it back).
 Nothing here reads a clock, the network or Kafka.
 """
 

@@ -89,18 +89,17 @@ def tick(
     rule: CompiledRule, state: dict[str, Any], now: float, env: TickEnv, key: str
 ) -> StepResult:
     within: float = rule.params["within"]
-    if rule.params["mode"] != "not_followed_by":
-        for k in [k for k, g in state.items() if now - g["t"] > within]:
-            del state[k]
-        return state or None, []
+    expired = sorted(k for k, g in state.items() if now - g["t"] > within)
+    if not expired:
+        return state, ()  # unchanged: the same object
     findings = []
-    for k in sorted(state):
-        g = state[k]
-        if now - g["t"] > within:
+    if rule.params["mode"] == "not_followed_by":
+        for k in expired:
+            g = state[k]
             c = synthetic_ctx({"id": g["e"][0], "u": g["u"]}, g["a"], "-", env, g["t"] + within)
             findings.append(_missed(rule, g, g.get("gr", {}), c, within))
-            del state[k]
-    return state or None, findings
+    kept = {k: g for k, g in state.items() if k not in expired}
+    return kept or None, findings
 
 
 EVALUATOR = Evaluator(
