@@ -122,7 +122,7 @@ class NotifyCore:
                     self.rectify.open(route.name, a, record.at)
         elif record.kind == "escalation":
             for a in record.alerts:
-                self.escalations.reached(a.fingerprint, record.level)
+                self.escalations.reached(record.route, a.fingerprint, record.level)
         elif record.kind == "overdue":
             for a in record.alerts:
                 item = self.rectify.items.get(a.fingerprint)
@@ -148,7 +148,7 @@ class NotifyCore:
             out += self._batch(batch, now)
         while due := self.escalations.due(now, self.by_name):
             for watch, level in due:
-                self.escalations.reached(watch.fingerprint, level.level)
+                self.escalations.reached(watch.route, watch.fingerprint, level.level)
                 alert = self.latest.get(watch.fingerprint)
                 if alert is None or alert.state == "resolved":
                     continue

@@ -19,41 +19,41 @@ from engine.notify.routes import Level, Route
 
 @dataclass
 class Watch:
-    """One notified, unresolved alert on one route."""
+    """One notified, unresolved alert on one route (an alert can be on several)."""
 
     route: str
     fingerprint: str
     #: The alert's sequence number when it was first told; older events are ignored.
     seq: int
     first_at: datetime
-    acked: bool = False
     #: The highest level told so far (1 = the first notice).
     level: int = 1
 
 
 class Escalations:
-    """Every watched alert, by fingerprint."""
+    """Every watched alert, by (fingerprint, route)."""
 
     def __init__(self) -> None:
-        self.watches: dict[str, Watch] = {}
-        #: Fingerprints acknowledged before (or without) a watch, e.g. replayed controls.
+        self.watches: dict[tuple[str, str], Watch] = {}
+        #: Fingerprints acknowledged now (also before their watch exists, e.g. on replay).
         self.acked: set[str] = set()
         #: Fingerprints silenced (suppressed) now: their climb pauses.
         self.muted: set[str] = set()
 
+    def _of(self, fingerprint: str) -> list[Watch]:
+        return [w for (fp, _), w in self.watches.items() if fp == fingerprint]
+
     def notified(self, route: str, fingerprint: str, seq: int, at: datetime) -> None:
         """The first notice of an alert (at ``seq``) on ``route`` was delivered at ``at``."""
-        w = self.watches.get(fingerprint)
+        w = self.watches.get((fingerprint, route))
         if w is None:
-            self.watches[fingerprint] = Watch(
-                route, fingerprint, seq, at, acked=fingerprint in self.acked
-            )
+            self.watches[(fingerprint, route)] = Watch(route, fingerprint, seq, at)
         elif at < w.first_at:
             w.first_at = at
 
-    def reached(self, fingerprint: str, level: int) -> None:
-        """Level ``level`` was told (or is being told) about this alert."""
-        w = self.watches.get(fingerprint)
+    def reached(self, route: str, fingerprint: str, level: int) -> None:
+        """Level ``level`` of ``route`` was told (or is being told) about this alert."""
+        w = self.watches.get((fingerprint, route))
         if w is not None and level > w.level:
             w.level = level
 
@@ -63,33 +63,30 @@ class Escalations:
             self.acked.add(fingerprint)
         else:
             self.acked.discard(fingerprint)
-        w = self.watches.get(fingerprint)
-        if w is not None:
-            w.acked = acked
 
     def update(self, alert: Alert) -> None:
         """The alert changed state: acknowledged stops the climb, resolved ends the watch."""
-        w = self.watches.get(alert.fingerprint)
-        if w is not None and alert.seq < w.seq:
+        fp = alert.fingerprint
+        if any(alert.seq < w.seq for w in self._of(fp)):
             return  # an older episode, replayed after the notice that started the watch
         if alert.suppressed and alert.state != "resolved":
-            self.muted.add(alert.fingerprint)
+            self.muted.add(fp)
         else:
-            self.muted.discard(alert.fingerprint)
+            self.muted.discard(fp)
         if alert.state == "resolved":
-            self.watches.pop(alert.fingerprint, None)
-            self.acked.discard(alert.fingerprint)
+            for w in self._of(fp):
+                del self.watches[(fp, w.route)]
+            self.acked.discard(fp)
         elif alert.state == "acknowledged":
-            self.ack(alert.fingerprint)
+            self.ack(fp)
 
     def level_of(self, fingerprint: str) -> int:
-        """The highest level told about this alert (1 if it is not watched)."""
-        w = self.watches.get(fingerprint)
-        return w.level if w else 1
+        """The highest level told about this alert on any route (1 if it is not watched)."""
+        return max((w.level for w in self._of(fingerprint)), default=1)
 
     def _next(self, w: Watch, routes: Mapping[str, Route]) -> Level | None:
         route = routes.get(w.route)
-        if route is None or w.acked or w.fingerprint in self.muted:
+        if route is None or w.fingerprint in self.acked or w.fingerprint in self.muted:
             return None
         for lv in route.escalation:
             if lv.level > w.level:
@@ -108,8 +105,8 @@ class Escalations:
     def due(self, now: datetime, routes: Mapping[str, Route]) -> list[tuple[Watch, Level]]:
         """Every (watch, level) due at ``now``; the caller tells them and calls ``reached``."""
         out = []
-        for fp in sorted(self.watches):
-            w = self.watches[fp]
+        for key in sorted(self.watches):
+            w = self.watches[key]
             lv = self._next(w, routes)
             if lv is not None and w.first_at + timedelta(seconds=lv.after) <= now:
                 out.append((w, lv))

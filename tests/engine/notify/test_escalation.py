@@ -93,3 +93,26 @@ def test_a_silence_pauses_the_climb() -> None:
     assert summary(c.tick(t(FIRST + 20 * 60 + 1))) == [
         ("mail", "chief@example.org", "escalation", ("fp-a:firing:3:L2",))
     ]
+
+
+def test_escalation_follows_its_own_route_when_an_alert_is_on_several() -> None:
+    from engine.notify.core import NotifyCore
+    from engine.notify.routes import load_routes
+    from tests.engine.notify.builders import inventory
+
+    text = (
+        "receivers:\n"
+        "  am: {alertmanager: {url: 'http://127.0.0.1:9093'}}\n"
+        "  hook: {webhook: {url: 'http://127.0.0.1:9/hook', secret: s}}\n"
+        "routes:\n"
+        "  - {name: to-am, receiver: am, recipients: none, continue: true}\n"
+        "  - name: duty\n"
+        "    receiver: hook\n"
+        "    escalation: [{after: 10m}]\n"
+    )
+    c = NotifyCore(load_routes("r.yaml", text=text, env={}), inventory())
+    c.on_alert(alert("fp-a", at=0), t(0))
+    sent = sorted(c.tick(t(FIRST)), key=lambda d: d.route != "to-am")
+    assert [d.route for d in sent] == ["to-am", "duty"]
+    confirm(c, sent, t(FIRST))  # the Alertmanager record comes first
+    assert summary(c.tick(t(FIRST + 600))) == [("hook", "*", "escalation", ("fp-a:firing:1:L2",))]
