@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -105,23 +106,22 @@ def demo_city_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(config: CityConfig, duration: float | None) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a service manager: stop cleanly
+        loop.add_signal_handler(sig, stop.set)
     async with City(config) as city:
         print(city.summary(), flush=True)
         length = config.scenario.real_length(config.speed)
         print(f"playing the scenario: {len(config.scenario.steps)} steps in {length:.0f}s "
               f"(speed {config.speed:g}); Ctrl-C stops", flush=True)  # fmt: skip
         play = asyncio.ensure_future(city.play())
-        try:
-            if duration is None:
-                await play
-                await asyncio.Event().wait()  # keep serving until Ctrl-C
-            else:
-                await asyncio.sleep(duration)
-        finally:
-            play.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await play
-            received = len(city.webhook.received) if city.webhook else 0
-            print(f"city stopped: {len(city.happened)} scenario steps played, "
-                  f"{received} notifications received", flush=True)  # fmt: skip
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=duration)
+        play.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await play
+        received = len(city.webhook.received) if city.webhook else 0
+        print(f"city stopped: {len(city.happened)} scenario steps played, "
+              f"{received} notifications received", flush=True)  # fmt: skip
     return 0

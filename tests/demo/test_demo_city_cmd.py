@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,25 @@ def test_the_ingest_target_comes_from_flags_or_the_collectors_settings(
     args = argparse.Namespace(**{"ingest_url": None, "ingest_token": None, **flags})
     target = ingest_target(args, settings)
     assert (target.url, target.token, target.system) == (*expected, "idp")
+
+
+def test_demo_city_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "demo-city", "--dir", str(tmp_path / "c"),
+         "--ingest-url", "http://127.0.0.1:9/ingest/v1/events"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("playing the scenario"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=15) == 0, "".join(lines) + rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "city stopped: 0 scenario steps played, 0 notifications received" in rest
