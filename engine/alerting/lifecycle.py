@@ -39,13 +39,15 @@ the fingerprint's ``seq`` must continue in the next episode.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from engine.alerting.fingerprint import fingerprint
-from engine.alerting.maintenance import next_boundary
+from engine.alerting.inhibition import InhibitSource
+from engine.alerting.maintenance import boundaries, next_boundary
 from engine.alerting.policy import AlertPolicy
 from engine.alerting.record import ACTIVE, AlertRecord, quiet_deadline, raw_deadline
 from engine.alerting.silences import Silence, silence_from_control
@@ -62,6 +64,10 @@ SILENCE_RETENTION = timedelta(days=7)
 
 _ALERT = "alert/"
 _SILENCE = "silence/"
+#: Sorted ids of the stored silences, and fingerprints of the active alerts whose
+#: rules inhibit others: small indexes so a new alert need not scan every record.
+_SILENCES_INDEX = "index/silences"
+_INHIBITORS_INDEX = "index/inhibitors"
 _META = "meta"
 
 
@@ -77,6 +83,10 @@ class AlertLifecycle:
         self._policies = dict(policies)
         self._store = store
         self._sup = Suppressor(self._policies, inventory)
+        #: Active records' stored dicts by fingerprint, valid within one public call.
+        self._memo: dict[str, dict[str, Any]] | None = None
+        #: Suppression must be re-checked at the next tick (new process or inventory).
+        self._stale = True
 
     # ------------------------------------------------------------------ config
 
@@ -84,13 +94,16 @@ class AlertLifecycle:
         """Use a reloaded rule set's policies from now on."""
         self._policies = dict(policies)
         self._sup.policies = self._policies
+        self._memo = None
+        self._store[_INHIBITORS_INDEX] = self._scan_inhibitors()
 
     def set_inventory(self, inventory: Inventory | None) -> None:
-        """Use a new inventory (maintenance windows, tags, dependencies)."""
+        """Use a new inventory (maintenance windows, tags, dependencies).
+
+        Suppression is re-checked at the next tick, at that tick's time.
+        """
         self._sup.inventory = inventory
-        meta = self._meta()
-        meta["next_due"] = _fmt(self._next_due(_parse(meta["clock"])))
-        self._store[_META] = meta
+        self._stale = True
 
     # ----------------------------------------------------------------- queries
 
@@ -105,8 +118,13 @@ class AlertLifecycle:
 
     def silences(self) -> list[Silence]:
         """Every stored silence (pending, active or recently ended), by start."""
-        keys = [k for k in self._store.keys() if str(k).startswith(_SILENCE)]
-        out = [Silence.from_dict(self._store.get(k)) for k in keys]
+        ids = self._store.get(_SILENCES_INDEX)
+        if ids is None:  # a new store, or one written before the index existed
+            ids = sorted(
+                str(k)[len(_SILENCE) :] for k in self._store.keys() if str(k).startswith(_SILENCE)
+            )
+            self._store[_SILENCES_INDEX] = ids
+        out = [Silence.from_dict(d) for i in ids if (d := self._store.get(_SILENCE + i))]
         return sorted(out, key=lambda s: (s.starts_at, s.id))
 
     def silence(self, sid: str) -> Silence | None:
@@ -123,6 +141,7 @@ class AlertLifecycle:
     def on_finding(self, f: Finding) -> list[Alert]:
         """Apply one finding; the Alert events it causes, in order."""
         out = self.tick(f.at)
+        self._memo = None
         fp = fingerprint(f.rule, f.asset, f.group)
         rec = self.record(fp)
         if f.kind == "match":
@@ -146,6 +165,7 @@ class AlertLifecycle:
         if c.kind in ("ack", "unack", "fixed", "expire_silence") and not c.target:
             raise EventError("control", "target", f"{c.kind} needs a target")
         out = self.tick(c.at)
+        self._memo = None
         rec = self.record(c.target) if c.kind in ("ack", "unack", "fixed") and c.target else None
         if rec is not None and rec.active:
             if c.kind == "ack" and rec.state == "firing":
@@ -158,6 +178,7 @@ class AlertLifecycle:
                 out += self._resolve(rec, c.at, actor=c.actor, force=True)
         if silence is not None and self.silence(silence.id) is None:
             self._store[_SILENCE + silence.id] = silence.to_dict()
+            self._store[_SILENCES_INDEX] = sorted({*(s.id for s in self.silences()), silence.id})
             out += self._refresh(c.at)
         if c.kind == "expire_silence" and c.target:
             s = self.silence(c.target)
@@ -169,17 +190,68 @@ class AlertLifecycle:
 
     def tick(self, now: datetime) -> list[Alert]:
         """Handle everything due by event time ``now``, each at its own time."""
+        self._memo = None
         meta = self._meta()
         clock, due = _parse(meta["clock"]), _parse(meta["next_due"])
         out: list[Alert] = []
-        while due is not None and due <= now:
-            out += self._step(due)
-            clock = due if clock is None else max(clock, due)
+        if self._stale or (due is not None and due <= now):
+            out = self._run_due(clock, now)
+            if self._stale:
+                out += self._refresh(now if clock is None else max(clock, now))
+                self._stale = False
+            clock = now if clock is None else max(clock, now)
             due = self._next_due(clock)
-        meta["clock"] = _fmt(now if clock is None else max(clock, now))
+        else:
+            clock = now if clock is None else max(clock, now)
+        meta["clock"] = _fmt(clock)
         meta["next_due"] = _fmt(due)
         self._store[_META] = meta
         return out
+
+    def _run_due(self, clock: datetime | None, now: datetime) -> list[Alert]:
+        """Everything due by ``now`` in time order: deadlines, then boundaries, per instant."""
+        heap: list[tuple[datetime, int, str]] = []
+        assets = []
+        for d in self._raw_active():
+            due = raw_deadline(d, self._policy_of(d))
+            if due is not None and due <= now:
+                heap.append((due, 0, d["fingerprint"]))
+            if (a := self._sup.asset(d["asset"])) is not None:
+                assets.append(a)
+        bounds = set(boundaries(assets, clock, now))
+        for s in self.silences():
+            for b in (s.starts_at, s.end, s.end + SILENCE_RETENTION):
+                if (clock is None or b > clock) and b <= now:
+                    bounds.add(b)
+        heap += [(b, 1, "") for b in bounds]
+        heapq.heapify(heap)
+        out: list[Alert] = []
+        while heap:
+            t, kind, fp = heapq.heappop(heap)
+            if kind == 1:
+                self._drop_old_silences(t)
+                out += self._refresh(t)
+                continue
+            rec = self.record(fp)
+            pol = self._policy(rec.rule, rec.severity, rec.risk_weight, rec.tags) if rec else None
+            if rec is None or pol is None or rec.deadline(pol) != t:
+                continue  # changed since it was queued; its new deadline was queued then
+            out += self._due(rec, t, pol)
+            after = self.record(fp)
+            if after is not None and (nxt := after.deadline(pol)) is not None and nxt <= now:
+                heapq.heappush(heap, (nxt, 0, fp))
+        return out
+
+    def _due(self, rec: AlertRecord, t: datetime, pol: AlertPolicy) -> list[Alert]:
+        """A record's deadline ``t`` has come: release a flap hold or resolve when quiet."""
+        if not rec.flapping:
+            return self._resolve(rec, t)
+        rec.flapping = False
+        quiet = quiet_deadline(rec.pending_resolve, rec.last_match_at, pol)
+        if rec.pending_resolve or (quiet is not None and quiet <= t):
+            return self._resolve(rec, t, force=True)
+        self._save(rec)
+        return []
 
     # ------------------------------------------------------------- transitions
 
@@ -231,37 +303,11 @@ class AlertLifecycle:
             out += self._refresh(t)
         return out
 
-    def _step(self, t: datetime) -> list[Alert]:
-        """Handle the items due at ``t``: quiet resolution, flap release, boundaries."""
-        out: list[Alert] = []
-        for d in self._raw_active():
-            pol = self._policy(d["rule"], d["severity"], d["risk_weight"], tuple(d["tags"]))
-            due = raw_deadline(d, pol)
-            if due is None or due > t:
-                continue
-            # Re-read: an earlier resolution in this step may have re-marked this record.
-            rec = self.record(d["fingerprint"])
-            if rec is None or not rec.active:
-                continue
-            if rec.flapping:
-                rec.flapping = False
-                quiet = quiet_deadline(rec.pending_resolve, rec.last_match_at, pol)
-                if rec.pending_resolve or (quiet is not None and quiet <= due):
-                    out += self._resolve(rec, due, force=True)
-                else:
-                    self._save(rec)
-            else:
-                out += self._resolve(rec, due)
-        for s in self.silences():
-            if s.end + SILENCE_RETENTION <= t:
-                del self._store[_SILENCE + s.id]
-        return out + self._refresh(t)
-
     def _refresh(self, t: datetime) -> list[Alert]:
         """Re-mark every active alert's suppression at ``t``; emit the changes."""
         out = []
         active = self._raw_active()
-        sources = self._sup.sources(active)
+        sources = self._sources()
         silences = [s for s in self.silences() if s.active(t)]
         for d in active:
             labels = self._sup.labels_of(d)
@@ -281,8 +327,30 @@ class AlertLifecycle:
     def _suppression_of(self, rec: AlertRecord, t: datetime) -> tuple[str, ...]:
         sup = self._sup
         labels = sup.labels(rec.rule, rec.asset, rec.unit, rec.severity, rec.tags)
-        sources = sup.sources(self._raw_active())
-        return sup.suppressed_by(rec.fingerprint, labels, t, sources, self.silences())
+        return sup.suppressed_by(rec.fingerprint, labels, t, self._sources(), self.silences())
+
+    def _sources(self) -> list[InhibitSource]:
+        """The active inhibiting alerts, read through their index."""
+        fps = self._store.get(_INHIBITORS_INDEX)
+        if fps is None:  # a new store, or one written before the index existed
+            fps = self._store[_INHIBITORS_INDEX] = self._scan_inhibitors()
+        dicts = [d for fp in fps if (d := self._store.get(_ALERT + fp)) and d["state"] in ACTIVE]
+        return self._sup.sources(dicts)
+
+    def _scan_inhibitors(self) -> list[str]:
+        """Rebuild the inhibitor index from every active record (policies changed)."""
+        return [d["fingerprint"] for d in self._raw_active() if self._inhibits(d["rule"])]
+
+    def _inhibits(self, rule: str) -> bool:
+        pol = self._policies.get(rule)
+        return pol is not None and bool(pol.inhibits)
+
+    def _drop_old_silences(self, t: datetime) -> None:
+        old = [s.id for s in self.silences() if s.end + SILENCE_RETENTION <= t]
+        if old:
+            for sid in old:
+                del self._store[_SILENCE + sid]
+            self._store[_SILENCES_INDEX] = sorted({s.id for s in self.silences()} - set(old))
 
     # ---------------------------------------------------------------- schedule
 
@@ -291,8 +359,7 @@ class AlertLifecycle:
         candidates: list[datetime] = []
         assets = []
         for d in self._raw_active():
-            pol = self._policy(d["rule"], d["severity"], d["risk_weight"], tuple(d["tags"]))
-            if (due := raw_deadline(d, pol)) is not None:
+            if (due := raw_deadline(d, self._policy_of(d))) is not None:
                 candidates.append(due)
             if (a := self._sup.asset(d["asset"])) is not None:
                 assets.append(a)
@@ -343,15 +410,33 @@ class AlertLifecycle:
 
     def _raw_active(self) -> list[dict[str, Any]]:
         """The stored dicts of the active alerts, in fingerprint order (cheap: no parsing)."""
-        out = []
-        for k in sorted(k for k in self._store.keys() if str(k).startswith(_ALERT)):
-            d = self._store.get(k)
-            if d is not None and d["state"] in ACTIVE:
-                out.append(d)
-        return out
+        if self._memo is None:
+            memo = {}
+            for k in self._store.keys():
+                if str(k).startswith(_ALERT):
+                    d = self._store.get(k)
+                    if d is not None and d["state"] in ACTIVE:
+                        memo[d["fingerprint"]] = d
+            self._memo = memo
+        return [self._memo[k] for k in sorted(self._memo)]
+
+    def _policy_of(self, d: dict[str, Any]) -> AlertPolicy:
+        return self._policy(d["rule"], d["severity"], d["risk_weight"], tuple(d["tags"]))
 
     def _save(self, rec: AlertRecord) -> None:
-        self._store[_ALERT + rec.fingerprint] = rec.to_dict()
+        d = rec.to_dict()
+        self._store[_ALERT + rec.fingerprint] = d
+        if self._inhibits(rec.rule):
+            fps = self._store.get(_INHIBITORS_INDEX)
+            fps = set(fps) if fps is not None else set(self._scan_inhibitors())
+            wanted = fps | {rec.fingerprint} if rec.active else fps - {rec.fingerprint}
+            if wanted != fps:
+                self._store[_INHIBITORS_INDEX] = sorted(wanted)
+        if self._memo is not None:
+            if rec.active:
+                self._memo[rec.fingerprint] = d
+            else:
+                self._memo.pop(rec.fingerprint, None)
 
     def _meta(self) -> dict[str, Any]:
         meta = self._store.get(_META)

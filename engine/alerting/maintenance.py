@@ -28,3 +28,14 @@ def next_boundary(assets: Iterable[Asset], after: datetime) -> datetime | None:
                 if t > after and (best is None or t < best):
                     best = t
     return best
+
+
+def boundaries(assets: Iterable[Asset], after: datetime | None, until: datetime) -> list[datetime]:
+    """Every window start or end in (``after``, ``until``] (no lower bound if ``after`` is None)."""
+    out = set()
+    for a in assets:
+        for w in a.maintenance:
+            for t in (w.start, w.end):
+                if (after is None or t > after) and t <= until:
+                    out.add(t)
+    return sorted(out)

@@ -556,3 +556,26 @@ def test_random_streams_keep_the_invariants(ops: list[tuple[str, tuple[str, str]
         last[a.fingerprint] = a
     # the driver's tick cadence never changes the record
     assert [a.to_json() for a in _play(ops, 7)] == [a.to_json() for a in alerts]
+
+
+def test_indexes_are_rebuilt_when_missing_and_on_policy_reload() -> None:
+    store = JsonStore()
+    life = AlertLifecycle(POLICIES, store, inventory())
+    life.on_finding(finding(0, HD, "gw-1"))
+    life.on_control(control("silence", 1, data={"matchers": ["asset=blog"], "ends_at": iso(999)},
+                            cid="s1"))  # fmt: skip
+    del store["index/inhibitors"], store["index/silences"]  # a store from before the indexes
+    again = AlertLifecycle(POLICIES, store, inventory())
+    assert summary(again.on_finding(finding(2))) == [(SD, 1, "firing", 2, inh(HD, "gw-1"))]
+    assert summary(again.on_finding(finding(3, SD, "blog"))) == [
+        (SD, 1, "firing", 3, ("silence:s1",))
+    ]
+    # a reload that makes cert-expiring an inhibitor of its asset's alerts
+    again.on_finding(finding(4, CE, "portal"))
+    reloaded = {**POLICIES, CE: AlertPolicy(CE, "medium", 2.0, inhibits=(Inhibition("asset"),))}
+    again.set_policies(reloaded)
+    muted = again.on_control(
+        control("silence", 5, data={"matchers": ["rule=x"], "ends_at": iso(9)})
+    )
+    by = tuple(sorted((f"inhibited:{fp(HD, 'gw-1')}", f"inhibited:{fp(CE, 'portal')}")))
+    assert summary(muted) == [(SD, 2, "firing", 5, by)]
