@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from engine.settings import Settings
 
 #: The collectors' JSON ingest endpoint (collectors/ingest/http.py).
 INGEST_PATH = "/ingest/v1/events"
+#: The notifier's webhook secret, so the receiver can verify signatures (never a flag:
+#: flags show in the process list).
+WEBHOOK_SECRET_ENV = "SSA_DEMO_WEBHOOK_SECRET"  # noqa: S105 - the name, not a secret
 #: The system that pushes failed logins in the default scenario.
 PUSHING_SYSTEM = "idp"
 
@@ -100,6 +104,7 @@ def demo_city_cmd(args: argparse.Namespace, settings: Settings) -> int:
         dns_port=args.dns_port,
         ingest=ingest_target(args, settings),
         webhook_port=args.webhook_port,
+        webhook_secret=os.environ.get(WEBHOOK_SECRET_ENV, ""),
         baseline_dir=Path(args.baseline_dir or Path(args.dir) / "baselines"),
     )
     return asyncio.run(_run(config, args.duration))

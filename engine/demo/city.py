@@ -57,6 +57,8 @@ class CityConfig:
     ingest: IngestTarget | None = None
     #: Run the webhook receiver on this port (0: a free port; ``None``: no receiver).
     webhook_port: int | None = 0
+    #: The notifier's webhook secret, so the receiver verifies signatures ("": not checked).
+    webhook_secret: str = field(default="", repr=False)
     key_interval: str = "5s"
     interval: str = "10s"
     #: Print each scenario step and each notification on stdout.
@@ -149,7 +151,11 @@ class City:
         await self.dns.start()
         if cfg.webhook_port is not None:
             self.webhook = WebhookReceiver(
-                cfg.site_host, cfg.webhook_port, cfg.work_dir / "notifications.jsonl", cfg.echo
+                cfg.site_host,
+                cfg.webhook_port,
+                cfg.work_dir / "notifications.jsonl",
+                cfg.echo,
+                secret=cfg.webhook_secret,
             )
             await self.webhook.start()
         write_inventory(self.inventory_path, self.plan, self.layout())

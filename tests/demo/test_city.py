@@ -220,6 +220,7 @@ async def test_the_webhook_receiver_records_what_is_posted(city: City) -> None:
         assert r.status_code == 200
         listed = (await c.get(city.webhook.url + "received")).json()
     assert [x["body"] for x in listed] == [{"alert": alert}]
+    assert listed[0]["verified"] is None  # no secret given: not checked
     assert city.webhook.received[0].summary() == "firing high site-down hrss-www"
     lines = (city.config.work_dir / "notifications.jsonl").read_text().splitlines()
     assert len(lines) == 1 and '"hrss-www"' in lines[0]
