@@ -74,7 +74,7 @@ class RuleEngine:
         key = obs.asset
         state: dict[str, Any] | None = None
         dirty = False
-        for rule, step, rid, per_unit in self._routes.get(obs.probe, self._any_routes):
+        for rule, step, rid, per_unit, gate in self._routes.get(obs.probe, self._any_routes):
             if per_unit:
                 findings += self._unit_step(rule, c)
                 continue
@@ -83,6 +83,8 @@ class RuleEngine:
                 if state is None:
                     state = {}
             before = state.get(rid)
+            if before is None and gate is not None and not gate(c):
+                continue  # no state and no match: every evaluator would do nothing
             after, found = step(rule, before, c)
             if after is not None:
                 dirty = True
@@ -169,8 +171,15 @@ class RuleEngine:
         return self.tick(datetime.fromtimestamp(self.watermark, UTC))
 
 
-def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool]:
-    return (rule, rule.evaluator.step, rule.id, rule.scope == "unit")
+def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any]:
+    """What the hot loop needs of a rule.
+
+    The gate is the rule's condition-and-exceptions test: every evaluator
+    returns ``(None, [])`` for an observation that fails it while the rule
+    has no state for the key, so the engine skips the call.
+    """
+    gate = rule.test if rule.condition is not None or rule.exceptions else None
+    return (rule, rule.evaluator.step, rule.id, rule.scope == "unit", gate)
 
 
 def _routed(probe: str, rules: list[CompiledRule]) -> tuple[CompiledRule, ...]:

@@ -5,6 +5,9 @@ observation the rule can see, in event time (``ctx.ts`` is
 ``observed_at``). ``state`` is the rule's plain-data state for one store key
 (an asset, or a unit for unit-scoped rules), ``None`` at first; the
 evaluator may update it in place and returns it (or ``None`` to drop it).
+Every evaluator must return ``(None, [])`` when ``state`` is ``None`` and
+``rule.test(ctx)`` (condition and exceptions) is false: the engine relies on
+it to skip the call.
 Rules that wait for something to *not* happen also have
 ``tick(rule, state, now, env, key) -> (state, findings)``, driven by event
 time; a tick returns the very same state object when it changed nothing (so
