@@ -32,9 +32,9 @@ Choices (documented because they shape the record):
   ``suppressed_by`` (``silence:<id>``, ``maintenance``,
   ``inhibited:<fingerprint>``); the notifier skips them.
 
-State lives in the given ``StateStore`` under ``alert/<fingerprint>``,
-``silence/<id>`` and ``meta`` as JSON-able dicts. Resolved records are kept:
-the fingerprint's ``seq`` must continue in the next episode.
+State lives in the given ``StateStore`` as JSON-able dicts (layout in
+``engine.alerting.state``). Resolved records are kept: the fingerprint's
+``seq`` must continue in the next episode.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ from engine.alerting.fingerprint import fingerprint
 from engine.alerting.inhibition import InhibitSource
 from engine.alerting.maintenance import boundaries, next_boundary
 from engine.alerting.policy import AlertPolicy
-from engine.alerting.record import ACTIVE, AlertRecord, quiet_deadline, raw_deadline
+from engine.alerting.record import AlertRecord, quiet_deadline, raw_deadline
 from engine.alerting.silences import Silence, silence_from_control
+from engine.alerting.state import AlertState
 from engine.alerting.suppression import Suppressor
 from engine.errors import EventError
 from engine.events import Alert, Control, Finding, format_time, parse_time
@@ -61,14 +62,6 @@ EVIDENCE_LIMIT = 50
 SOURCES_LIMIT = 20
 #: Silences that ended longer ago than this are dropped from the store.
 SILENCE_RETENTION = timedelta(days=7)
-
-_ALERT = "alert/"
-_SILENCE = "silence/"
-#: Sorted ids of the stored silences, and fingerprints of the active alerts whose
-#: rules inhibit others: small indexes so a new alert need not scan every record.
-_SILENCES_INDEX = "index/silences"
-_INHIBITORS_INDEX = "index/inhibitors"
-_META = "meta"
 
 
 class AlertLifecycle:
@@ -81,10 +74,8 @@ class AlertLifecycle:
         inventory: Inventory | None = None,
     ) -> None:
         self._policies = dict(policies)
-        self._store = store
+        self._state = AlertState(store, self._inhibits)
         self._sup = Suppressor(self._policies, inventory)
-        #: Active records' stored dicts by fingerprint, valid within one public call.
-        self._memo: dict[str, dict[str, Any]] | None = None
         #: Suppression must be re-checked at the next tick (new process or inventory).
         self._stale = True
 
@@ -94,8 +85,8 @@ class AlertLifecycle:
         """Use a reloaded rule set's policies from now on."""
         self._policies = dict(policies)
         self._sup.policies = self._policies
-        self._memo = None
-        self._store[_INHIBITORS_INDEX] = self._scan_inhibitors()
+        self._state.forget()
+        self._state.reindex_inhibitors()
 
     def set_inventory(self, inventory: Inventory | None) -> None:
         """Use a new inventory (maintenance windows, tags, dependencies).
@@ -108,40 +99,30 @@ class AlertLifecycle:
     # ----------------------------------------------------------------- queries
 
     def record(self, fp: str) -> AlertRecord | None:
-        d = self._store.get(_ALERT + fp)
-        return AlertRecord.from_dict(d) if d is not None else None
+        return self._state.record(fp)
 
     def records(self) -> list[AlertRecord]:
         """Every alert record, in fingerprint order."""
-        keys = sorted(k for k in self._store.keys() if str(k).startswith(_ALERT))
-        return [AlertRecord.from_dict(self._store.get(k)) for k in keys]
+        return self._state.records()
 
     def silences(self) -> list[Silence]:
         """Every stored silence (pending, active or recently ended), by start."""
-        ids = self._store.get(_SILENCES_INDEX)
-        if ids is None:  # a new store, or one written before the index existed
-            ids = sorted(
-                str(k)[len(_SILENCE) :] for k in self._store.keys() if str(k).startswith(_SILENCE)
-            )
-            self._store[_SILENCES_INDEX] = ids
-        out = [Silence.from_dict(d) for i in ids if (d := self._store.get(_SILENCE + i))]
-        return sorted(out, key=lambda s: (s.starts_at, s.id))
+        return self._state.silences()
 
     def silence(self, sid: str) -> Silence | None:
-        d = self._store.get(_SILENCE + sid)
-        return Silence.from_dict(d) if d is not None else None
+        return self._state.silence(sid)
 
     @property
     def clock(self) -> datetime | None:
         """The latest event time this lifecycle has processed."""
-        return _parse(self._meta()["clock"])
+        return _parse(self._state.meta()["clock"])
 
     # ------------------------------------------------------------------ inputs
 
     def on_finding(self, f: Finding) -> list[Alert]:
         """Apply one finding; the Alert events it causes, in order."""
         out = self.tick(f.at)
-        self._memo = None
+        self._state.forget()
         fp = fingerprint(f.rule, f.asset, f.group)
         rec = self.record(fp)
         if f.kind == "match":
@@ -165,7 +146,7 @@ class AlertLifecycle:
         if c.kind in ("ack", "unack", "fixed", "expire_silence") and not c.target:
             raise EventError("control", "target", f"{c.kind} needs a target")
         out = self.tick(c.at)
-        self._memo = None
+        self._state.forget()
         rec = self.record(c.target) if c.kind in ("ack", "unack", "fixed") and c.target else None
         if rec is not None and rec.active:
             if c.kind == "ack" and rec.state == "firing":
@@ -177,21 +158,20 @@ class AlertLifecycle:
             elif c.kind == "fixed":
                 out += self._resolve(rec, c.at, actor=c.actor, force=True)
         if silence is not None and self.silence(silence.id) is None:
-            self._store[_SILENCE + silence.id] = silence.to_dict()
-            self._store[_SILENCES_INDEX] = sorted({*(s.id for s in self.silences()), silence.id})
+            self._state.put_silence(silence)
             out += self._refresh(c.at)
         if c.kind == "expire_silence" and c.target:
             s = self.silence(c.target)
             if s is not None and s.end > c.at:
-                self._store[_SILENCE + s.id] = replace(s, expired_at=c.at).to_dict()
+                self._state.put_silence(replace(s, expired_at=c.at))
                 out += self._refresh(c.at)
         self._advance(c.at, c.target, silence)
         return out
 
     def tick(self, now: datetime) -> list[Alert]:
         """Handle everything due by event time ``now``, each at its own time."""
-        self._memo = None
-        meta = self._meta()
+        self._state.forget()
+        meta = self._state.meta()
         clock, due = _parse(meta["clock"]), _parse(meta["next_due"])
         out: list[Alert] = []
         if self._stale or (due is not None and due <= now):
@@ -205,14 +185,14 @@ class AlertLifecycle:
             clock = now if clock is None else max(clock, now)
         meta["clock"] = _fmt(clock)
         meta["next_due"] = _fmt(due)
-        self._store[_META] = meta
+        self._state.set_meta(meta)
         return out
 
     def _run_due(self, clock: datetime | None, now: datetime) -> list[Alert]:
         """Everything due by ``now`` in time order: deadlines, then boundaries, per instant."""
         heap: list[tuple[datetime, int, str]] = []
         assets = []
-        for d in self._raw_active():
+        for d in self._state.active():
             due = raw_deadline(d, self._policy_of(d))
             if due is not None and due <= now:
                 heap.append((due, 0, d["fingerprint"]))
@@ -229,7 +209,7 @@ class AlertLifecycle:
         while heap:
             t, kind, fp = heapq.heappop(heap)
             if kind == 1:
-                self._drop_old_silences(t)
+                self._state.drop_silences_ended_before(t - SILENCE_RETENTION)
                 out += self._refresh(t)
                 continue
             rec = self.record(fp)
@@ -306,7 +286,7 @@ class AlertLifecycle:
     def _refresh(self, t: datetime) -> list[Alert]:
         """Re-mark every active alert's suppression at ``t``; emit the changes."""
         out = []
-        active = self._raw_active()
+        active = self._state.active()
         sources = self._sources()
         silences = [s for s in self.silences() if s.active(t)]
         for d in active:
@@ -330,27 +310,12 @@ class AlertLifecycle:
         return sup.suppressed_by(rec.fingerprint, labels, t, self._sources(), self.silences())
 
     def _sources(self) -> list[InhibitSource]:
-        """The active inhibiting alerts, read through their index."""
-        fps = self._store.get(_INHIBITORS_INDEX)
-        if fps is None:  # a new store, or one written before the index existed
-            fps = self._store[_INHIBITORS_INDEX] = self._scan_inhibitors()
-        dicts = [d for fp in fps if (d := self._store.get(_ALERT + fp)) and d["state"] in ACTIVE]
-        return self._sup.sources(dicts)
-
-    def _scan_inhibitors(self) -> list[str]:
-        """Rebuild the inhibitor index from every active record (policies changed)."""
-        return [d["fingerprint"] for d in self._raw_active() if self._inhibits(d["rule"])]
+        """The active inhibiting alerts."""
+        return self._sup.sources(self._state.inhibitors())
 
     def _inhibits(self, rule: str) -> bool:
         pol = self._policies.get(rule)
         return pol is not None and bool(pol.inhibits)
-
-    def _drop_old_silences(self, t: datetime) -> None:
-        old = [s.id for s in self.silences() if s.end + SILENCE_RETENTION <= t]
-        if old:
-            for sid in old:
-                del self._store[_SILENCE + sid]
-            self._store[_SILENCES_INDEX] = sorted({s.id for s in self.silences()} - set(old))
 
     # ---------------------------------------------------------------- schedule
 
@@ -358,7 +323,7 @@ class AlertLifecycle:
         """The earliest time something is due after ``after`` (deadlines may be overdue)."""
         candidates: list[datetime] = []
         assets = []
-        for d in self._raw_active():
+        for d in self._state.active():
             if (due := raw_deadline(d, self._policy_of(d))) is not None:
                 candidates.append(due)
             if (a := self._sup.asset(d["asset"])) is not None:
@@ -378,7 +343,7 @@ class AlertLifecycle:
         rec: AlertRecord | None = None,
     ) -> None:
         """Move the clock to ``t`` and bring forward ``next_due`` for what just changed."""
-        meta = self._meta()
+        meta = self._state.meta()
         clock = _parse(meta["clock"])
         clock = t if clock is None else max(clock, t)
         due = _parse(meta["next_due"])
@@ -397,7 +362,7 @@ class AlertLifecycle:
             candidates += [x for x in bounds if x > clock]
         meta["clock"] = _fmt(clock)
         meta["next_due"] = _fmt(min(candidates, default=None))
-        self._store[_META] = meta
+        self._state.set_meta(meta)
 
     # ------------------------------------------------------------------- store
 
@@ -408,39 +373,11 @@ class AlertLifecycle:
         pol = self._policies.get(rule)
         return pol or AlertPolicy(rule=rule, severity=severity, risk_weight=risk_weight, tags=tags)
 
-    def _raw_active(self) -> list[dict[str, Any]]:
-        """The stored dicts of the active alerts, in fingerprint order (cheap: no parsing)."""
-        if self._memo is None:
-            memo = {}
-            for k in self._store.keys():
-                if str(k).startswith(_ALERT):
-                    d = self._store.get(k)
-                    if d is not None and d["state"] in ACTIVE:
-                        memo[d["fingerprint"]] = d
-            self._memo = memo
-        return [self._memo[k] for k in sorted(self._memo)]
-
     def _policy_of(self, d: dict[str, Any]) -> AlertPolicy:
         return self._policy(d["rule"], d["severity"], d["risk_weight"], tuple(d["tags"]))
 
     def _save(self, rec: AlertRecord) -> None:
-        d = rec.to_dict()
-        self._store[_ALERT + rec.fingerprint] = d
-        if self._inhibits(rec.rule):
-            fps = self._store.get(_INHIBITORS_INDEX)
-            fps = set(fps) if fps is not None else set(self._scan_inhibitors())
-            wanted = fps | {rec.fingerprint} if rec.active else fps - {rec.fingerprint}
-            if wanted != fps:
-                self._store[_INHIBITORS_INDEX] = sorted(wanted)
-        if self._memo is not None:
-            if rec.active:
-                self._memo[rec.fingerprint] = d
-            else:
-                self._memo.pop(rec.fingerprint, None)
-
-    def _meta(self) -> dict[str, Any]:
-        meta = self._store.get(_META)
-        return dict(meta) if meta else {"clock": None, "next_due": None}
+        self._state.save(rec)
 
 
 def _absorb(rec: AlertRecord, f: Finding) -> None:
