@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
@@ -121,13 +122,13 @@ async def start_receiver(
 
 
 def notifier_proc(
-    settings: Settings, routes: Path, inventory: Path, log: Path
+    settings: Settings, routes: Path, inventory: Path, log: Path, metrics_port: int = 0
 ) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         SSA_KAFKA_BOOTSTRAP=settings.kafka.bootstrap,
         SSA_TOPICS_PREFIX=settings.topics.prefix,
-        SSA_NOTIFY_METRICS_PORT=str(free_port()),
+        SSA_NOTIFY_METRICS_PORT=str(metrics_port or free_port()),
         SSA_NOTIFY_BACKOFF_BASE_S="0.05",
         TEST_HOOK_SECRET=rcv.WEBHOOK_SECRET,
     )
@@ -203,11 +204,15 @@ async def test_killed_mid_stream_then_restarted_no_duplicates_nothing_missed(
             kafka_settings, "alerts", [a.to_json() for a in later], [a.fingerprint for a in later]
         )
 
-        proc = notifier_proc(kafka_settings, routes, inv, log)
+        metrics_port = free_port()
+        proc = notifier_proc(kafka_settings, routes, inv, log, metrics_port)
         expected = {f"hook/*/fp-{i:02d}:firing:1" for i in range(n + 10)}
         expected |= {f"hook/*/fp-{i:02d}:resolved:2" for i in range(10)}
         await wait_for(lambda: set(keys_received(state)) >= expected, 90, "every delivery")
         await asyncio.sleep(1.5)  # time for any duplicate to show up
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        # this run delivered what the first had not confirmed: 60 - 11
+        assert 'ssa_notifications_total{channel="webhook",result="ok"} 49.0' in metrics
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:
