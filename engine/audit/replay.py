@@ -75,8 +75,12 @@ class PartitionReplay:
         self._stats.observations += 1
         self._take(out)
 
+    def flush_controls(self) -> None:
+        """Apply every control not applied yet (a follower that has caught up)."""
+        self._controls_until(None, inclusive=True)
+
     def apply_control(self, c: Control) -> None:
-        """Apply one control now (a follower that sees controls as they arrive)."""
+        """Apply one control now."""
         try:
             out = self.pipeline.control(c)
         except EventError:

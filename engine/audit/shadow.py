@@ -9,7 +9,9 @@ that topic to notify anyone; ``ssa shadow report`` compares it with
 
 Its state is in memory: on start it warms up by reading from ``since``
 (default: an hour ago) before following live, so windows and baselines are
-filled. Controls are applied to every partition as they arrive.
+filled. Controls are merged into every partition by event time exactly as in
+replay (the controls recorded so far are read first); a control that arrives
+while the runner is caught up is applied as soon as a poll comes back empty.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.audit.replay import PartitionReplay, ReplayStats
+from engine.audit.topicread import TopicReader
 from engine.errors import BrokerError, EventError
 from engine.events import Control, Observation, SourceOffset
 from engine.inventory.model import Inventory
@@ -73,6 +76,19 @@ class ShadowRunner:
         self.stats = ReplayStats()
         self.ready = threading.Event()
         self._parts: dict[int, PartitionReplay] = {}
+        #: every control seen, in arrival order; each partition keeps its own place in it
+        self._pending: list[Control] = []
+
+    def _recorded_controls(self, topic: str) -> int:
+        """Read the controls recorded since ``since``; the offset to follow from."""
+        with TopicReader(self.bootstrap, topic, client_id="ssa-shadow") as reader:
+            ranges = reader.ranges(self.since, None)
+            if self.since is None:  # following from now: past controls are not replayed
+                return ranges[0].log_end if 0 in ranges else 0
+            for batch in reader.read(ranges):
+                self._controls(batch)
+        self._pending.sort(key=lambda c: c.at)
+        return ranges[0].end if 0 in ranges else 0
 
     def run(self, stop: threading.Event) -> ReplayStats:
         """Follow the stream until ``stop`` is set."""
@@ -90,24 +106,30 @@ class ShadowRunner:
             if not parts:
                 raise BrokerError(f"topic {obs_topic} does not exist (ssa topics create)")
             out_topic = ensure_shadow_topic(self.settings, self.bootstrap, len(parts))
+            ctl_end = self._recorded_controls(ctl_topic)
             self._parts = {
                 p: PartitionReplay(
-                    p, Pipeline(self.ruleset, self.inventory, DictStore(), DictStore()), (),
-                    self.stats,
+                    p, Pipeline(self.ruleset, self.inventory, DictStore(), DictStore()),
+                    self._pending, self.stats,
                 )
                 for p in sorted(parts)
             }  # fmt: skip
             tps = [TopicPartition(obs_topic, p) for p in sorted(parts)]
-            tps.append(TopicPartition(ctl_topic, 0))
-            consumer.assign(tps)
+            consumer.assign([*tps, TopicPartition(ctl_topic, 0)])
             self._seek(consumer, tps)
+            consumer.seek(TopicPartition(ctl_topic, 0), ctl_end)
             self.ready.set()
             while not stop.is_set():
-                for tp, batch in consumer.poll(timeout_ms=200).items():
+                polled = consumer.poll(timeout_ms=200)
+                for tp, batch in polled.items():
                     if tp.topic == ctl_topic:
                         self._controls(batch)
-                    else:
+                for tp, batch in polled.items():
+                    if tp.topic != ctl_topic:
                         self._observations(obs_topic, tp.partition, batch)
+                if not polled:  # caught up: what is pending happened before anything to come
+                    for part in self._parts.values():
+                        part.flush_controls()
                 self._send(producer, out_topic)
             producer.flush(timeout=30)
         finally:
@@ -137,12 +159,9 @@ class ShadowRunner:
     def _controls(self, batch: list[Any]) -> None:
         for m in batch:
             try:
-                c = Control.from_json(m.value)
+                self._pending.append(Control.from_json(m.value))
             except EventError:
                 self.stats.rejected += 1
-                continue
-            for part in self._parts.values():
-                part.apply_control(c)
 
     def _send(self, producer: Any, topic: str) -> None:
         for p, part in self._parts.items():

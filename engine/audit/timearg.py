@@ -23,3 +23,11 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
             "(2026-11-29T08:00:00+08:00) nor a duration ago (24h)"
         ) from None
     return (now or datetime.now(UTC)) - timedelta(seconds=ago)
+
+
+def parse_slack(text: str) -> timedelta:
+    """A duration option such as ``--slack 1h``."""
+    try:
+        return timedelta(seconds=parse_duration(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

@@ -12,18 +12,10 @@ from engine.audit.export import FORMATS, rows_of, select, write_csv, write_jsonl
 from engine.audit.history import read_history, read_observations, read_period
 from engine.audit.report import PERIODS, build_report, period_bounds
 from engine.audit.report_render import render_html, render_markdown
-from engine.audit.timearg import parse_when
+from engine.audit.timearg import parse_slack, parse_when
 from engine.broker import bootstrap_servers
-from engine.durations import parse_duration
 from engine.events import Alert
 from engine.settings import Settings
-
-
-def _slack(text: str) -> timedelta:
-    try:
-        return timedelta(seconds=parse_duration(text))
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def register_audit(cmds: Any) -> None:
@@ -36,7 +28,7 @@ def register_audit(cmds: Any) -> None:
     e.add_argument("--out", metavar="FILE", help="default: standard output")
     e.add_argument(
         "--slack",
-        type=_slack,
+        type=parse_slack,
         default=timedelta(hours=1),
         metavar="DURATION",
         help="how long after an event its record may have been written (default 1h)",
@@ -50,6 +42,13 @@ def register_report(sub: Any) -> None:
     r.add_argument("--period", choices=sorted(PERIODS), default="day")
     r.add_argument("--at", type=parse_when, metavar="T", help="end of the period (default: now)")
     r.add_argument("--out", metavar="DIR", required=True, help="folder for the .html and .md")
+    r.add_argument(
+        "--slack",
+        type=parse_slack,
+        default=timedelta(hours=1),
+        metavar="DURATION",
+        help="how long after an event its record may have been written (default 1h)",
+    )
     r.set_defaults(func=report_cmd)
 
 
@@ -82,10 +81,12 @@ def report_cmd(args: argparse.Namespace, settings: Settings) -> int:
     bootstrap = bootstrap_servers(settings)
     # every alert record up to the end: overdue items may have been acknowledged long before
     located, _ = read_period(
-        bootstrap, settings.topic("alerts"), Alert.from_json, lambda a: a.at, None, end
+        bootstrap, settings.topic("alerts"), Alert.from_json, lambda a: a.at, None, end, args.slack
     )
     alerts = [x.item for x in located]
-    observations = read_observations(bootstrap, settings.topic("observations"), start, end)
+    observations = read_observations(
+        bootstrap, settings.topic("observations"), start, end, args.slack
+    )
     report = build_report(args.period, end, observations, alerts)
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)

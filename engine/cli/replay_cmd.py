@@ -7,16 +7,16 @@ import signal
 import sys
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from engine.audit.alertdiff import diff_alerts, render
-from engine.audit.history import read_period
+from engine.audit.history import DEFAULT_SLACK, read_period
 from engine.audit.progress import Progress
 from engine.audit.replay_kafka import replay_period
 from engine.audit.shadow import SHADOW_TOPIC, ShadowRunner
-from engine.audit.timearg import parse_when
+from engine.audit.timearg import parse_slack, parse_when
 from engine.broker import bootstrap_servers
 from engine.events import Alert
 from engine.inventory.loader import load_inventory
@@ -43,6 +43,7 @@ def register(sub: Any) -> None:
     _rules_args(r, "rule set to replay with (default: settings engine.rules, the live rules)")
     r.add_argument("--out", metavar="FILE", help="alerts as JSONL (default: standard output)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _slack_arg(r)
     r.set_defaults(func=replay_cmd)
 
     s = sub.add_parser("shadow", help="a candidate rule set next to the live one")
@@ -62,7 +63,18 @@ def register(sub: Any) -> None:
     rep.add_argument("--from", dest="since", type=parse_when, required=True, metavar="T")
     rep.add_argument("--to", dest="until", type=parse_when, metavar="T", help="default: now")
     rep.add_argument("--limit", type=int, default=50, help="lines per section (default 50)")
+    _slack_arg(rep)
     rep.set_defaults(func=shadow_report_cmd)
+
+
+def _slack_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--slack",
+        type=parse_slack,
+        default=DEFAULT_SLACK,
+        metavar="DURATION",
+        help="how long after an event its record may have been written (default 1h)",
+    )
 
 
 def _rules_args(p: argparse.ArgumentParser, help_rules: str, required: bool = False) -> None:
@@ -91,7 +103,14 @@ def replay_cmd(args: argparse.Namespace, settings: Settings) -> int:
         return bar[0].update
 
     alerts, stats = replay_period(
-        settings, bootstrap, ruleset, inventory, args.since, args.until, progress=progress
+        settings,
+        bootstrap,
+        ruleset,
+        inventory,
+        args.since,
+        args.until,
+        slack=args.slack,
+        progress=progress,
     )
     if bar:
         bar[0].close()
@@ -114,7 +133,7 @@ def replay_cmd(args: argparse.Namespace, settings: Settings) -> int:
         x.item
         for x in read_period(
             bootstrap, settings.topic("alerts"), Alert.from_json, lambda a: a.at,
-            args.since, args.until,
+            args.since, args.until, args.slack,
         )[0]
     ]  # fmt: skip
     versions = Counter(a.rule_version for a in recorded)
@@ -163,7 +182,7 @@ def shadow_report_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
     def alerts_of(topic: str) -> list[Alert]:
         located, _ = read_period(
-            bootstrap, topic, Alert.from_json, lambda a: a.at, args.since, until, timedelta(0)
+            bootstrap, topic, Alert.from_json, lambda a: a.at, args.since, until, args.slack
         )
         return [x.item for x in located]
 
