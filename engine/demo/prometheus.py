@@ -24,6 +24,7 @@ import yaml
 
 from engine.broker.local import free_port
 from engine.errors import SsaError
+from engine.settings import Settings
 
 
 class PrometheusError(SsaError):
@@ -63,6 +64,24 @@ def scrape_config(
             "alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]
         }
     return config
+
+
+def ssa_scrape_config(
+    settings: Settings,
+    *,
+    interval: str = "5s",
+    rule_files: Sequence[str] = (),
+    alertmanagers: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Scrape the engine, collector and notifier where ``settings`` says they listen."""
+    jobs = ssa_jobs(
+        [f"{settings.api.host}:{settings.api.port}"],
+        [f"{settings.collectors.metrics_host}:{settings.collectors.metrics_port}"],
+        [f"{settings.notify.metrics_host}:{settings.notify.metrics_port}"],
+    )
+    return scrape_config(
+        jobs, interval=interval, rule_files=rule_files, alertmanagers=alertmanagers
+    )
 
 
 class PrometheusServer:

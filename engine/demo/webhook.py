@@ -47,7 +47,8 @@ class Received:
     def summary(self) -> str:
         """One console line: the message title and each alert's state, severity, rule, asset."""
         b = self.body if isinstance(self.body, dict) else {}
-        alerts = b.get("alerts") if isinstance(b.get("alerts"), list) else [b.get("alert", b)]
+        listed = b.get("alerts")
+        alerts: list[Any] = listed if isinstance(listed, list) else [b.get("alert", b)]
         parts = []
         for a in alerts:
             if isinstance(a, dict):
