@@ -55,6 +55,8 @@ class InMemoryStateView:
         self._history_limit = history_limit
         self._history: dict[str, deque[Doc]] = {}
         self._scores: Scores | None = None
+        #: The records the scores were computed from (re-read on every change or tick).
+        self._records: list[AlertRecord] = []
         self._dirty = True
         if inventory is not None:
             lifecycle.set_inventory(inventory)
@@ -65,6 +67,7 @@ class InMemoryStateView:
         """Apply a finding through the lifecycle; the Alert events to publish."""
         if self._metrics is not None:
             self._metrics.finding(f)
+        self._dirty = True  # even a quiet re-match updates the record's evidence
         return self.record(self.lifecycle.on_finding(f))
 
     def on_control(self, c: Control) -> list[Alert]:
@@ -101,6 +104,10 @@ class InMemoryStateView:
             self._scores = self._compute()
             self._dirty = False
 
+    def _current_records(self) -> list[AlertRecord]:
+        self.refresh()
+        return self._records
+
     def scores(self) -> Scores:
         """The current scores (recomputed if anything changed)."""
         self.refresh()
@@ -108,7 +115,7 @@ class InMemoryStateView:
         return self._scores
 
     def _compute(self) -> Scores:
-        records = self.lifecycle.records()
+        records = self._records = self.lifecycle.records()
         snaps = [r.snapshot() for r in records]
         now = self.lifecycle.clock or _EPOCH
         scores = compute_scores(
@@ -167,7 +174,7 @@ class InMemoryStateView:
             raise ValueError(f"unknown state {state!r} (use one of {', '.join(STATE_FILTERS)})")
         picked = [
             r
-            for r in self.lifecycle.records()
+            for r in self._current_records()
             if (state is None or r.state == state or (state == "active" and r.active))
             and (severity is None or r.severity == severity)
             and (unit is None or r.unit == unit)
