@@ -76,7 +76,7 @@ class RuleEngine:
         dirty = False
         for rule, step, rid, per_unit, gate in self._routes.get(obs.probe, self._any_routes):
             if per_unit:
-                findings += self._unit_step(rule, c)
+                findings += self._unit_step(rule, c, gate)
                 continue
             if state is None:
                 state = store.get(key)
@@ -101,10 +101,13 @@ class RuleEngine:
                 del store[key]
         return findings
 
-    def _unit_step(self, rule: CompiledRule, c: Ctx) -> list[Finding]:
+    def _unit_step(self, rule: CompiledRule, c: Ctx, gate: Any) -> list[Finding]:
         key = UNIT_PREFIX + c.obs.unit
         state = self.store.get(key) or {}
-        after, found = rule.evaluator.step(rule, state.get(rule.id), c)
+        before = state.get(rule.id)
+        if before is None and gate is not None and not gate(c):
+            return []
+        after, found = rule.evaluator.step(rule, before, c)
         if after is None:
             state.pop(rule.id, None)
         else:
@@ -179,6 +182,10 @@ def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any]:
     has no state for the key, so the engine skips the call.
     """
     gate = rule.test if rule.condition is not None or rule.exceptions else None
+    if rule.type == "sequence":
+        # without state, only the first step can start anything
+        first, test = rule.params["steps"][0].fn, rule.test
+        gate = first if gate is None else (lambda c: test(c) and first(c))
     return (rule, rule.evaluator.step, rule.id, rule.scope == "unit", gate)
 
 
