@@ -99,3 +99,19 @@ def test_docker_compose_parses_the_whole_stack() -> None:
         for port in svc.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), port
     assert (REPO / "Dockerfile").is_file()
+
+
+def test_the_notifier_gets_every_secret_its_routes_name() -> None:
+    def env_refs(node: object) -> set[str]:
+        if isinstance(node, dict):
+            if set(node) == {"env"}:
+                return {str(node["env"])}
+            return set().union(*(env_refs(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(env_refs(v) for v in node))
+        return set()
+
+    named = env_refs(yaml.safe_load((REPO / "notify/routes.yaml").read_text(encoding="utf-8")))
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    env = compose["services"]["notifier"]["environment"]
+    assert named and named <= set(env), sorted(named - set(env))
