@@ -155,8 +155,9 @@ class AlertLifecycle:
             elif c.kind == "unack" and rec.state == "acknowledged":
                 rec.state, rec.actor = "firing", c.actor
                 out.append(self._emit(rec, c.at))
-            elif c.kind == "fixed":
-                out += self._resolve(rec, c.at, actor=c.actor, force=True)
+            # ``fixed`` changes no state: the unit's word is not proof. The
+            # collectors re-probe at once, and the alert resolves only when the
+            # re-probe passes (resolve condition) or matches stop (quiet period).
         if silence is not None and self.silence(silence.id) is None:
             self._state.put_silence(silence)
             out += self._refresh(c.at)

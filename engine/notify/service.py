@@ -251,7 +251,7 @@ class NotifierService:
         assert self._producer is not None
         c = Control(
             id=f"reprobe-{req.fingerprint}-{int(now.timestamp() * 1000)}",
-            kind="fixed",
+            kind="reprobe",
             at=now,
             actor="notifier",
             target=req.fingerprint,

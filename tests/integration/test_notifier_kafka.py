@@ -330,7 +330,7 @@ async def test_rectification_loop_through_kafka(
     assert gw_controls == [
         ("ack", "cli", {}),
         ("fixed", "api", {}),
-        ("fixed", "notifier", {"asset": "gw-1", "fingerprint": "fp-gw"}),
+        ("reprobe", "notifier", {"asset": "gw-1", "fingerprint": "fp-gw"}),
     ]
     assert not [x for x in controls if x.target == "fp-nope"]
     dead = await read_all(kafka_settings, "deadletter")

@@ -128,9 +128,9 @@ CASES: dict[str, tuple[list[tuple[Any, ...]], list[list[Any]]]] = {
         [("ack", 0), ("match", 1), ("resolve", 2), ("ack", 3)],
         [[], [(SD, 1, "firing", 1, ())], [(SD, 2, "resolved", 2, ())], []],
     ),
-    "fixed resolves at once": (
-        [("match", 0), ("fixed", 5)],
-        [[(SD, 1, "firing", 0, ())], [(SD, 2, "resolved", 5, ())]],
+    "fixed alone resolves nothing; the passing re-probe does": (
+        [("match", 0), ("fixed", 5), ("resolve", 6)],
+        [[(SD, 1, "firing", 0, ())], [], [(SD, 2, "resolved", 6, ())]],
     ),
     "flapping holds firing, releases after a quiet window": (
         [
