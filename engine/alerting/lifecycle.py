@@ -5,8 +5,9 @@ stream app, replay and tests drive it with the same three calls:
 
 - ``on_finding(f)``: a match opens an alert (``firing``, new fingerprint or a
   new episode of a resolved one); a resolve finding resolves it.
-- ``on_control(c)``: ``ack``/``unack`` (target = fingerprint), ``fixed``
-  (resolve now), ``silence`` / ``expire_silence`` (target = silence id).
+- ``on_control(c)``: ``ack``/``unack`` (target = fingerprint), ``silence`` /
+  ``expire_silence`` (target = silence id). A unit's ``fixed`` report changes
+  nothing here: the re-probe it triggers resolves the alert if it passes.
 - ``tick(now)``: whatever falls due by event time ``now``: quiet-period
   resolution (``policy.resolve_after_s`` without a match), release of flap
   holds, silences and maintenance windows starting or ending.
@@ -143,11 +144,11 @@ class AlertLifecycle:
     def on_control(self, c: Control) -> list[Alert]:
         """Apply one operator control; ``EventError`` if its data is invalid."""
         silence = silence_from_control(c) if c.kind == "silence" else None
-        if c.kind in ("ack", "unack", "fixed", "expire_silence") and not c.target:
+        if c.kind in ("ack", "unack", "expire_silence") and not c.target:
             raise EventError("control", "target", f"{c.kind} needs a target")
         out = self.tick(c.at)
         self._state.forget()
-        rec = self.record(c.target) if c.kind in ("ack", "unack", "fixed") and c.target else None
+        rec = self.record(c.target) if c.kind in ("ack", "unack") and c.target else None
         if rec is not None and rec.active:
             if c.kind == "ack" and rec.state == "firing":
                 rec.state, rec.actor = "acknowledged", c.actor
@@ -266,16 +267,14 @@ class AlertLifecycle:
             out += self._refresh(f.at)
         return out
 
-    def _resolve(
-        self, rec: AlertRecord, t: datetime, *, actor: str | None = None, force: bool = False
-    ) -> list[Alert]:
+    def _resolve(self, rec: AlertRecord, t: datetime, *, force: bool = False) -> list[Alert]:
         pol = self._policy(rec.rule, rec.severity, rec.risk_weight, rec.tags)
         recent = _recent(rec.changes, t, pol)
         if not force and len(recent) >= pol.flap_max_changes:
             rec.flapping = rec.pending_resolve = True
             self._save(rec)
             return []
-        rec.state, rec.resolved_at, rec.actor = "resolved", t, actor
+        rec.state, rec.resolved_at, rec.actor = "resolved", t, None
         rec.changes = (*recent, t)
         rec.flapping = rec.pending_resolve = False
         rec.suppressed_by = self._suppression_of(rec, t)
