@@ -41,7 +41,7 @@ State lives in the given ``StateStore`` as JSON-able dicts (layout in
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,7 +50,7 @@ from engine.alerting.fingerprint import fingerprint
 from engine.alerting.inhibition import InhibitSource
 from engine.alerting.maintenance import boundaries, next_boundary
 from engine.alerting.policy import AlertPolicy
-from engine.alerting.record import AlertRecord, quiet_deadline, raw_deadline
+from engine.alerting.record import ACTIVE, AlertRecord, quiet_deadline, raw_deadline
 from engine.alerting.silences import Silence, silence_from_control
 from engine.alerting.state import AlertState
 from engine.alerting.suppression import Suppressor
@@ -73,7 +73,15 @@ class AlertLifecycle:
         policies: Mapping[str, AlertPolicy],
         store: StateStore,
         inventory: Inventory | None = None,
+        *,
+        external_inhibitors: Callable[[], Iterable[Mapping[str, Any]]] | None = None,
     ) -> None:
+        """``external_inhibitors``: when the alerts of one city are split over several
+        lifecycles (one per partition), returns the latest Alert (as ``to_dict()``) of
+        alerts kept elsewhere, so that an unreachable host on one partition still
+        inhibits the websites behind it on another. Call ``recheck`` when it changes.
+        """
+        self._external = external_inhibitors
         self._policies = dict(policies)
         self._state = AlertState(store, self._inhibits)
         self._sup = Suppressor(self._policies, inventory)
@@ -168,6 +176,13 @@ class AlertLifecycle:
                 self._state.put_silence(replace(s, expired_at=c.at))
                 out += self._refresh(c.at)
         self._advance(c.at, c.target, silence)
+        return out
+
+    def recheck(self, t: datetime) -> list[Alert]:
+        """Re-mark every active alert's suppression at ``t`` (an external inhibitor changed)."""
+        self._state.forget()
+        out = self._refresh(t)
+        self._advance(t)
         return out
 
     def tick(self, now: datetime) -> list[Alert]:
@@ -310,8 +325,17 @@ class AlertLifecycle:
         return sup.suppressed_by(rec.fingerprint, labels, t, self._sources(), self.silences())
 
     def _sources(self) -> list[InhibitSource]:
-        """The active inhibiting alerts."""
-        return self._sup.sources(self._state.inhibitors())
+        """The active inhibiting alerts: this store's, and those the driver says fire elsewhere."""
+        own = self._state.inhibitors()
+        if self._external is None:
+            return self._sup.sources(own)
+        mine = {d["fingerprint"] for d in own}
+        others = [
+            d
+            for d in self._external()
+            if d["state"] in ACTIVE and d["fingerprint"] not in mine and self._inhibits(d["rule"])
+        ]
+        return self._sup.sources([*own, *others])
 
     def _inhibits(self, rule: str) -> bool:
         pol = self._policies.get(rule)

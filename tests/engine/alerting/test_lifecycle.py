@@ -579,3 +579,21 @@ def test_indexes_are_rebuilt_when_missing_and_on_policy_reload() -> None:
     )
     by = tuple(sorted((f"inhibited:{fp(HD, 'gw-1')}", f"inhibited:{fp(CE, 'portal')}")))
     assert summary(muted) == [(SD, 2, "firing", 5, by)]
+
+
+def test_an_inhibitor_on_another_partition_mutes_through_the_driver() -> None:
+    """Host and website on different partitions: the host's alert still inhibits."""
+    inv = inventory()
+    hosts = AlertLifecycle(POLICIES, JsonStore(), inv)
+    latest: dict[str, dict[str, Any]] = {}  # what the driver read from ssa.alerts
+    sites = AlertLifecycle(
+        POLICIES, JsonStore(), inv, external_inhibitors=lambda: list(latest.values())
+    )
+    assert summary(sites.on_finding(finding(0))) == [(SD, 1, "firing", 0, ())]
+    [down] = hosts.on_finding(finding(10, HD, "gw-1"))
+    latest[down.fingerprint] = down.to_dict()
+    assert summary(sites.recheck(down.at)) == [(SD, 2, "firing", 10, inh(HD, "gw-1"))]
+    assert sites.recheck(down.at) == []  # idempotent
+    [up] = hosts.on_finding(finding(20, HD, "gw-1", "resolve"))
+    latest[up.fingerprint] = up.to_dict()
+    assert summary(sites.recheck(up.at)) == [(SD, 3, "firing", 20, ())]
