@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
+#: The phases of an HTTP probe, as the http probe reports them in ``data.phases_ms``.
+HTTP_PHASES: tuple[str, ...] = ("dns", "connect", "tls", "ttfb", "transfer")
+
+
 class CollectorMetrics:
     """Every metric a collector exports; ``observe`` is called once per observation."""
 
@@ -44,6 +48,11 @@ class CollectorMetrics:
         self.cert_expiry = Gauge(
             "ssa_tls_cert_expiry_timestamp_seconds",
             "When the asset's TLS certificate expires (Unix time)", ["asset"], registry=r,
+        )
+        self.http_phase = Gauge(
+            "ssa_http_phase_seconds",
+            "Time of each phase of the asset's last HTTP probe (dns, connect, tls, ttfb, transfer)",
+            ["asset", "phase"], registry=r,
         )
         self.buffer_size = Gauge(
             "ssa_collector_buffer_size", "Observations waiting to be published", registry=r
@@ -76,6 +85,12 @@ class CollectorMetrics:
         self.probe_success.labels(*key).set(1 if obs.ok else 0)
         self.probe_duration.labels(obs.probe).observe(obs.duration_s)
         self.probes_total.labels(obs.probe, "ok" if obs.ok else "fail").inc()
+        phases = obs.data.get("phases_ms") if obs.probe == "http" else None
+        if isinstance(phases, dict):
+            for phase in HTTP_PHASES:
+                ms = phases.get(phase)
+                if isinstance(ms, int | float) and not isinstance(ms, bool):
+                    self.http_phase.labels(obs.asset, phase).set(ms / 1000.0)
         not_after = obs.data.get("cert_not_after") if obs.probe == "tls" else None
         if isinstance(not_after, str):
             try:
@@ -91,6 +106,11 @@ class CollectorMetrics:
             self.cert_expiry.remove(asset_id)
         except KeyError:
             pass  # it never had a tls observation
+        for phase in HTTP_PHASES:
+            try:
+                self.http_phase.remove(asset_id, phase)
+            except KeyError:
+                pass  # it never had an http observation with this phase
 
     def track_buffer(self, size: Callable[[], int]) -> None:
         """Read the buffer fill from ``size`` at every scrape."""

@@ -60,3 +60,16 @@ def test_metrics_are_served_on_loopback() -> None:
         server.stop()
     assert "ssa_collector_buffer_size 7.0" in text
     assert "ssa_collector_publish_errors_total 0.0" in text
+
+
+def test_http_phases_become_per_asset_gauges_in_seconds() -> None:
+    m = CollectorMetrics()
+    config = ProbeConfig(now=lambda: T0)
+    phases = {"dns": 1.5, "connect": 2.0, "tls": 8.0, "ttfb": 30.0, "transfer": 4.5, "odd": 1.0}
+    m.observe(config.observation(SITE, "http", config.start(), ok=True, data={"phases_ms": phases}))
+    r = m.registry
+    assert sample(r, "ssa_http_phase_seconds", {"asset": "portal", "phase": "ttfb"}) == 0.03
+    assert sample(r, "ssa_http_phase_seconds", {"asset": "portal", "phase": "dns"}) == 0.0015
+    assert sample(r, "ssa_http_phase_seconds", {"asset": "portal", "phase": "odd"}) is None
+    m.forget("portal")
+    assert sample(r, "ssa_http_phase_seconds", {"asset": "portal", "phase": "ttfb"}) is None

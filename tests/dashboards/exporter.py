@@ -116,6 +116,10 @@ class SampleExporter:
         not_after = format_time(datetime.now(UTC) + timedelta(days=5))
         observations = [
             self._observation("portal", "http", True, n, status=200, latency_ms=12.0),
+            self._observation(
+                "hrss-www", "http", True, n, status=200, latency_ms=40.0,
+                phases_ms={"dns": 1.0, "connect": 2.0, "tls": 9.0, "ttfb": 25.0, "transfer": 3.0},
+            ),
             self._observation("portal", "tls", True, n, cert_not_after=not_after),
             self._observation("hrss-www", "http", False, n),
             self._observation("hrss-www", "tls", True, n, cert_not_after=not_after),
