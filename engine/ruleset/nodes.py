@@ -92,3 +92,21 @@ class Call(Node):
 
     name: str
     args: tuple[Node, ...]
+
+
+def tree_depth(node: Node) -> int:
+    """How deep a tree is, macro bodies included (iterative: trees may be deep)."""
+    deepest = 0
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(n, Macro):
+            stack.append((n.body, d + 1))
+        elif isinstance(n, Unary):
+            stack.append((n.operand, d + 1))
+        elif isinstance(n, Logic | Arith | Compare):
+            stack += [(n.left, d + 1), (n.right, d + 1)]
+        elif isinstance(n, Call):
+            stack += [(a, d + 1) for a in n.args]
+    return deepest

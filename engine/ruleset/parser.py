@@ -30,11 +30,14 @@ from engine.ruleset.nodes import (
     Macro,
     Node,
     Unary,
+    tree_depth,
 )
 from engine.vocabulary import ASSET_FIELDS, EVENT_FIELDS, is_known, known_paths
 
 MAX_LENGTH = 4096
 MAX_DEPTH = 32
+#: Depth of the whole tree, operator chains and macros included (keeps recursion bounded).
+MAX_TREE_DEPTH = 100
 MAX_EXPONENT = 64
 MAX_LIST_ITEMS = 10_000
 
@@ -136,6 +139,12 @@ class Parser:
             if t.text == ".":
                 raise self.err("attribute access is only allowed on event fields", t.pos)
             raise self.err(f"unexpected {self._describe(t)}", t.pos)
+        if tree_depth(node) > MAX_TREE_DEPTH:
+            raise self.err(
+                f"expression is too complex (more than {MAX_TREE_DEPTH} levels of operators "
+                "and macros); split it into macros or rules",
+                0,
+            )
         return node
 
     def expr(self, rbp: int) -> Node:

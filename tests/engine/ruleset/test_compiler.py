@@ -169,6 +169,10 @@ INVALID: list[tuple[str, str]] = [
     ("[1 2]", "expr:1:4: expected ',' or ']', found '2'"),
     ("ok $", "expr:1:4: unexpected character '$'"),
     ("1" * 31, "expr:1:1: number literal is too long"),
+    ("ok and " * 100 + "ok", "expr:1:1: expression is too complex (more than 100 levels of "
+                             "operators and macros); split it into macros or rules"),
+    ("1 + " * 1000 + "1 > 0", "expr:1:1: expression is too complex (more than 100 levels of "
+                              "operators and macros); split it into macros or rules"),
 ]
 
 
@@ -193,3 +197,11 @@ def test_unhashable_items_never_raise() -> None:
         ("data.open_ports contains [1]", True),
     ]:
         assert compile_text(text)[1](ctx) == expected, text
+
+
+def test_long_but_shallow_chains_compile() -> None:
+    node, fn = compile_text("ok or " * 98 + "ok")
+    assert fn(sample_ctx()) is False
+    from engine.ruleset.explain import explain
+
+    assert explain(node, sample_ctx()).count("ok (false)") == 99
