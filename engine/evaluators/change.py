@@ -17,7 +17,10 @@ from engine.ruleset.model import CompiledRule
 def normalise(v: Any) -> Any:
     """The comparable, JSON-able form of a value."""
     if isinstance(v, list | tuple):
-        return sorted(v, key=repr)
+        try:
+            return sorted(v)
+        except TypeError:  # mixed or unorderable items: any stable order will do
+            return sorted(v, key=repr)
     return v
 
 
