@@ -87,6 +87,7 @@ def main() -> int:
     ap.add_argument("--observations", type=int, default=100_000)
     ap.add_argument("--partitions", type=int, default=3)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--write", action="store_true", help="record the figures in BENCHMARKS.md")
     args = ap.parse_args()
 
@@ -122,10 +123,12 @@ def main() -> int:
                 return count
             return go
 
-        def replay() -> int:
-            _, stats = replay_period(s, args.bootstrap, ruleset, inventory)
-            assert stats.observations == n, stats
-            return n
+        def replay(workers: int = 1) -> Callable[[], int]:
+            def go() -> int:
+                _, stats = replay_period(s, args.bootstrap, ruleset, inventory, workers=workers)
+                assert stats.observations == n, stats
+                return n
+            return go
 
         records = []
         with TopicReader(args.bootstrap, s.topic("observations")) as r:
@@ -142,7 +145,8 @@ def main() -> int:
         rows = [
             ("read (kafka-python)", *timed(read(False), args.runs)),
             ("read + decode", *timed(read(True), args.runs)),
-            ("replay (read, decode, Pipeline, seal)", *timed(replay, args.runs)),
+            ("replay (read, decode, Pipeline, seal)", *timed(replay(), args.runs)),
+            (f"replay, {args.workers} worker processes", *timed(replay(args.workers), args.runs)),
             ("pipeline only (records in memory)", *timed(in_memory, args.runs)),
         ]
     finally:
@@ -153,7 +157,7 @@ def main() -> int:
         admin.close()
 
     lines = [f"{n} observations, {args.partitions} partitions, 19 rules, "
-             f"median of {args.runs} rounds, one process"]
+             f"median of {args.runs} rounds"]
     for name, med, rates in rows:
         each = ", ".join(f"{x:,.0f}" for x in rates)
         lines.append(f"  {name:<40} {med:>10,.0f} obs/s   ({each})")

@@ -8,11 +8,13 @@ of the observations topic, each with fresh ``DictStore`` state.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from engine.audit.history import DEFAULT_SLACK, read_period
 from engine.audit.replay import Replay, ReplayStats, run
+from engine.audit.replay_parallel import replay_parallel
 from engine.audit.topicread import TopicReader
 from engine.events import Alert, Control
 from engine.inventory.model import Inventory
@@ -47,14 +49,29 @@ def replay_period(
     *,
     slack: timedelta = DEFAULT_SLACK,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    workers: int = 1,
 ) -> tuple[list[Alert], ReplayStats]:
     """Every alert the pipelines produce for the period, partition by partition.
 
     ``progress(total)`` is called once with the number of records to read and
-    returns the callback that is given each batch's size.
+    returns the callback that is given each batch's size. ``workers > 1``
+    runs shares of the partitions in forked processes (same result).
     """
     controls = read_controls(settings, bootstrap, since, until, slack)
     topic = settings.topic("observations")
+    if workers > 1:
+        started = time.perf_counter()
+        with TopicReader(bootstrap, topic, client_id="ssa-replay") as reader:
+            ranges = reader.ranges(since, None if until is None else until + slack)
+        tick = progress(sum(r.size for r in ranges.values())) if progress else None
+        job = {
+            "bootstrap": bootstrap, "topic": topic, "ruleset": ruleset, "inventory": inventory,
+            "controls": sorted(controls, key=lambda c: c.at), "ranges": ranges,
+            "since": since, "until": until,
+        }  # fmt: skip
+        alerts, stats = replay_parallel(job, workers, tick)
+        stats.seconds = time.perf_counter() - started
+        return alerts, stats
     with TopicReader(bootstrap, topic, client_id="ssa-replay") as reader:
         ranges = reader.ranges(since, None if until is None else until + slack)
         pipelines = {

@@ -43,6 +43,13 @@ def register(sub: Any) -> None:
     _rules_args(r, "rule set to replay with (default: settings engine.rules, the live rules)")
     r.add_argument("--out", metavar="FILE", help="alerts as JSONL (default: standard output)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes, each replaying a share of the partitions (default 1)",
+    )
     _slack_arg(r)
     r.set_defaults(func=replay_cmd)
 

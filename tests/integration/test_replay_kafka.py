@@ -123,6 +123,9 @@ def test_replay_twice_is_byte_identical_and_equals_the_live_engine(
     err = capsys.readouterr().err
     assert _replay(recorded, second) == 0
     assert first.read_bytes() == second.read_bytes()
+    parallel = recorded.tmp / "parallel.jsonl"
+    assert _replay(recorded, parallel, "--workers", "2") == 0
+    assert parallel.read_bytes() == first.read_bytes()
     live = b"".join(v + b"\n" for part in recorded.alerts for v in part)
     assert first.read_bytes() == live
     n = sum(len(p) for p in recorded.alerts)
