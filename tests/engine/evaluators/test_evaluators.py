@@ -23,7 +23,9 @@ Script = list[Observation | float]  # an observation, or a tick at that many sec
 def run(tmp_path: Path, rule_yaml: str, script: Script,
         assets: dict[str, Any] | None = None) -> list[tuple[str, float, str, dict[str, str]]]:
     rs = pack(tmp_path, HEAD + rule_yaml)
-    engine = RuleEngine(rs, DictStore(), assets or {"a1": asset("a1"), "a2": asset("a2")})
+    engine = RuleEngine(
+        rs, DictStore(), assets or {"a1": asset("a1"), "a2": asset("a2", criticality=5)}
+    )
     out = []
     for item in script:
         found = (engine.tick(T0 + timedelta(seconds=item)) if isinstance(item, float | int)
@@ -61,6 +63,12 @@ ABSENCE = """\
     type: absence
     probe: http
     for: 5m
+"""
+ABSENCE_KEY_SITES = """\
+    type: absence
+    probe: http
+    for: 5m
+    condition: asset.criticality >= 4
 """
 ANOMALY = """\
     type: anomaly
@@ -144,6 +152,9 @@ CASES: list[tuple[str, str, Script, list[tuple[str, float, str, dict[str, str]]]
     ("absence fires once, then the next result resolves", ABSENCE,
      [http(0), 400.0, 500.0, http(700)],
      [("match", 300, "a1", {}), ("resolve", 700, "a1", {})]),
+    ("absence watches only the assets its condition selects", ABSENCE_KEY_SITES,
+     [http(0), obs(0, "http", asset="a2"), 400.0],
+     [("match", 300, "a2", {})]),
     ("absence: a steady probe never fires", ABSENCE,
      [http(0), http(200), http(400), 450.0, http(600), 650.0], []),
     ("anomaly: warm-up, spike, back to normal", ANOMALY,
