@@ -1,0 +1,163 @@
+"""Shared pieces of the reliability tests: an engine process, a city of assets, observations.
+
+``EngineProc`` is the integration test's ``Engine`` (one ``ssa engine``
+subprocess with its own API port and data dir) given this module's
+inventory and a rules folder of the caller's choice, plus ``kill()``
+(SIGKILL, no cleanup) and helpers that read the Faust group's committed
+offsets, so a test can tell when every observation has been processed.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from engine.events import Observation
+from engine.settings import Settings
+from tests.integration.test_engine_kafka import Engine
+
+UNITS = ("gov-office", "finance", "health", "police", "edu", "water")
+
+
+def inventory_yaml(n_assets: int) -> str:
+    """``n_assets`` websites spread over ``UNITS`` (example.gov names only)."""
+    lines = ["units:"]
+    for u in UNITS:
+        lines += [f"  - id: {u}", f"    name: {u}"]
+    lines.append("assets:")
+    for i in range(n_assets):
+        lines += [
+            f"  - id: site-{i:03d}",
+            f"    unit: {UNITS[i % len(UNITS)]}",
+            "    kind: website",
+            f"    name: site {i}",
+            f"    url: https://s{i}.example.gov/",
+            f"    criticality: {1 + i % 5}",
+            "    probes: [http]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+class EngineProc(Engine):
+    """An ``ssa engine`` subprocess on this module's inventory and the given rules."""
+
+    def __init__(self, settings: Settings, tmp: Path, rules: Path, n_assets: int = 30) -> None:
+        super().__init__(settings, tmp)
+        inv = tmp / "inventory.yaml"
+        inv.write_text(inventory_yaml(n_assets), encoding="utf-8")
+        self.argv[self.argv.index("--rules") + 1] = str(rules)
+        self.settings = settings
+        self.group = f"{settings.topics.prefix}-{settings.engine.app_id}"
+        # Faust's default session timeout is 60 s: a SIGKILLed member keeps its
+        # partitions that long before the group rebalances to its successor.
+        # Faust reads these two from the environment; 10 s keeps the test short.
+        self.env.update(BROKER_SESSION_TIMEOUT="10", BROKER_HEARTBEAT_INTERVAL="1")
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no commit, no goodbye."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
+        return {tp.partition: o for tp, o in c.end_offsets(tps).items()}
+    finally:
+        c.close()
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        got = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    return {tp.partition: m.offset for tp, m in got.items() if tp.topic == topic}
+
+
+def wait_committed(bootstrap: str, group: str, topic: str, timeout: float) -> dict[int, int]:
+    """Wait until the group has committed the end of every partition of ``topic``."""
+    end = end_offsets(bootstrap, topic)
+    deadline = time.monotonic() + timeout
+    got: dict[int, int] = {}
+    while time.monotonic() < deadline:
+        got = committed_offsets(bootstrap, group, topic)
+        if all(got.get(p, -1) >= o for p, o in end.items()):
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"group {group} committed {got}, topic ends at {end}")
+
+
+@dataclass
+class Traffic:
+    """Deterministic observations for a city of assets: mostly healthy, regular outages.
+
+    Asset *i*'s k-th observation is at ``t0 + k*period``; every ``cycle``
+    observations it fails three times in a row (``site-down`` fires) and then
+    recovers (the resolve condition), so alerts fire and resolve all the time.
+    """
+
+    t0: datetime
+    n_assets: int = 30
+    period_s: float = 10.0
+    cycle: int = 12
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._k = 0
+
+    def next(self) -> tuple[bytes, Observation]:
+        """The next observation (round-robin over assets) and its record key (the unit)."""
+        i = self._k % self.n_assets
+        k = self._k // self.n_assets
+        self._k += 1
+        failing = k % self.cycle in (6, 7, 8)
+        unit = UNITS[i % len(UNITS)]
+        status = 503 if failing else 200
+        obs = Observation(
+            id=uuid.UUID(int=self._rng.getrandbits(128)).hex, asset=f"site-{i:03d}", unit=unit,
+            probe="http", observed_at=self.t0 + timedelta(seconds=k * self.period_s),
+            collector="load", vantage="test", ok=not failing, duration_s=0.1,
+            error="status 503" if failing else None,
+            data={"status": status, "latency_ms": round(self._rng.uniform(80, 160), 1)},
+        )  # fmt: skip
+        return unit.encode(), obs
+
+
+def metric_sum(engine: Engine, name: str) -> float:
+    """The sum of every sample of ``name`` (all label sets) on the engine's /metrics."""
+    import httpx
+
+    total = 0.0
+    for line in httpx.get(f"{engine.url}/metrics", timeout=5).text.splitlines():
+        if line.startswith(name) and line[len(name)] in "{ ":
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def wait_sum(engine: Engine, name: str, value: float, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    got = 0.0
+    while time.monotonic() < deadline:
+        got = metric_sum(engine, name)
+        if got >= value:
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"{name} reached {got}, not {value}")
