@@ -28,7 +28,6 @@ Routes::
 
 from __future__ import annotations
 
-import hmac
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -40,6 +39,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from engine.alerting.silences import silence_from_control
+from engine.api.auth import check_bearer
 from engine.api.view import Doc, StateView
 from engine.durations import parse_duration
 from engine.errors import EventError
@@ -150,21 +150,10 @@ def _error(status: int, message: str, **headers: str) -> web.Response:
 
 def _authorize(request: web.Request) -> web.Response | None:
     """None if the request carries the configured token, else the refusal."""
-    token = request.app[TOKEN]
-    if not token:
-        return _error(
-            403,
-            "mutations are disabled: no API token is configured "
-            "(set api.token in the settings or SSA_API_TOKEN)",
-        )
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
-        return _error(
-            401, "a valid bearer token is required", **{"WWW-Authenticate": 'Bearer realm="ssa"'}
-        )
-    return None
+    refused = check_bearer(request.app[TOKEN], request.headers.get("Authorization", ""))
+    if refused is None:
+        return None
+    return _error(refused.status, refused.message, **refused.headers)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

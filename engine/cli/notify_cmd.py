@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ipaddress
 import signal
 import sys
-import uuid
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from engine.errors import NotifyError, RouteError
-from engine.events import Control
+from engine.events import parse_time
 from engine.inventory.loader import load_inventory
 from engine.inventory.model import Inventory
 from engine.notify.routes import RouteSet, load_routes
@@ -44,6 +44,11 @@ def register(sub: Any) -> None:
     ls = rc.add_parser("list", help="open items, overdue first")
     ls.add_argument("--all", action="store_true", help="include closed items")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
+    ls.add_argument(
+        "--api",
+        action="store_true",
+        help="ask the running notifier (notify.metrics_host:metrics_port) instead of the topics",
+    )
     _state_args(ls)
     ls.set_defaults(func=list_cmd)
     for kind, text in (("ack", "acknowledge an item"), ("fixed", "report an item fixed")):
@@ -100,70 +105,88 @@ def check_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_cmd(args: argparse.Namespace, settings: Settings) -> int:
-    from prometheus_client import CollectorRegistry, start_http_server
-
+    from engine.notify.api import serve_notify_api
     from engine.notify.service import NotifierService
 
     routes, inventory = _load(args, settings)
-    registry = CollectorRegistry()
-    start_http_server(settings.notify.metrics_port, settings.notify.metrics_host, registry)
-    service = NotifierService(settings, routes, inventory, registry=registry)
+    service = NotifierService(settings, routes, inventory)
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await service.run(stop)
+        # /metrics and the rectification API, on notify.metrics_host:metrics_port.
+        runner = await serve_notify_api(service)
+        try:
+            await service.run(stop)
+        finally:
+            await runner.cleanup()
 
     asyncio.run(main())
     return 0
 
 
 def list_cmd(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.notify.state import current_state
+    if args.api:
+        docs = _list_from_api(settings)
+        if not args.all:
+            docs = [d for d in docs if d["state"] != "closed"]
+    else:
+        from engine.notify.state import current_state
 
-    routes, inventory = _load(args, settings)
-    core = asyncio.run(current_state(settings, routes, inventory))
-    items = core.rectify.listing(include_closed=args.all)
+        routes, inventory = _load(args, settings)
+        core = asyncio.run(current_state(settings, routes, inventory))
+        docs = [i.to_dict() for i in core.rectify.listing(include_closed=args.all)]
     if args.json:
-        for item in items:
-            print(orjson.dumps(item.to_dict()).decode())
+        for d in docs:
+            print(orjson.dumps(d).decode())
         return 0
     print(f"{'FINGERPRINT':<34} {'UNIT':<20} {'ASSET':<20} {'SEV':<8} {'STATE':<13} DEADLINE")
-    for i in items:
-        flag = " OVERDUE" if i.overdue else ""
+    for d in docs:
+        flag = " OVERDUE" if d["overdue"] else ""
         print(
-            f"{i.fingerprint:<34} {i.unit:<20} {i.asset:<20} {i.severity:<8} {i.state:<13} "
-            f"{i.deadline:%Y-%m-%d %H:%M}Z{flag}"
+            f"{d['fingerprint']:<34} {d['unit']:<20} {d['asset']:<20} {d['severity']:<8} "
+            f"{d['state']:<13} {parse_time(d['deadline']):%Y-%m-%d %H:%M}Z{flag}"
         )
     return 0
 
 
+def _list_from_api(settings: Settings) -> list[dict[str, Any]]:
+    """Every item as the running notifier holds it (its API on notify.metrics_host:port)."""
+    import httpx
+
+    n = settings.notify
+    host = n.metrics_host or "127.0.0.1"
+    with contextlib.suppress(ValueError):  # a name, not an address
+        if ipaddress.ip_address(host).is_unspecified:  # bound to every address: ask loopback
+            host = "127.0.0.1"
+    url = f"http://{f'[{host}]' if ':' in host else host}:{n.metrics_port}/api/v1/rectifications"
+    try:
+        resp = httpx.get(url, timeout=10)
+    except httpx.HTTPError as e:
+        raise NotifyError(f"the notifier's API at {url} is not reachable: {e}") from None
+    if resp.status_code != 200:
+        try:
+            why = resp.json()["error"]
+        except (ValueError, KeyError, TypeError):
+            why = resp.text[:200]
+        raise NotifyError(f"the notifier's API at {url} answered {resp.status_code}: {why}")
+    docs: list[dict[str, Any]] = resp.json()
+    return docs
+
+
 def control_cmd(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.notify.state import current_state, publish_control
+    from engine.notify.state import current_state, publish_control, rectify_control
 
     routes, inventory = _load(args, settings)
     core = asyncio.run(current_state(settings, routes, inventory))
     fp = args.fingerprint
-    alert = core.latest.get(fp)
-    if alert is None:
-        raise NotifyError(f"no alert with fingerprint {fp} in the replay window")
-    data: dict[str, Any] = {}
-    if args.kind == "fixed":
-        data = {"asset": alert.asset, "fingerprint": fp}
-    now = datetime.now(UTC)
-    control = Control(
-        id=f"{args.kind}-{uuid.uuid4().hex[:16]}",
-        kind=args.kind,
-        at=now,
-        actor=args.actor or settings.notify.actor,
-        target=fp,
-        data=data,
-        comment=args.comment,
+    control = rectify_control(
+        core, args.kind, fp, actor=args.actor or settings.notify.actor, comment=args.comment
     )
     asyncio.run(publish_control(settings, control))
     item = core.rectify.items.get(fp)
     what = f"rectification item {item.state}" if item else "no rectification item"
-    print(f"{args.kind} {fp} ({alert.asset}, {what}) recorded as {control.id}")
+    print(f"{args.kind} {fp} ({core.latest[fp].asset}, {what}) recorded as {control.id}")
     return 0

@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from engine.broker import bootstrap_servers
 from engine.deadletter import dead_letter
-from engine.errors import EventError
+from engine.errors import EventError, NotifyError
 from engine.events import Alert, Control, format_time
 from engine.inventory.model import Inventory
 from engine.notify import replay
@@ -89,7 +89,9 @@ class NotifierService:
     ) -> None:
         self.settings = settings
         self.core = NotifyCore(routes, inventory, settings.notify.grafana_url)
-        self.metrics = NotifyMetrics(registry or CollectorRegistry())
+        #: The registry ``/metrics`` serves (``engine.notify.api``).
+        self.registry = registry or CollectorRegistry()
+        self.metrics = NotifyMetrics(self.registry)
         self.wall = wall
         n = settings.notify
         self.deliverer = Deliverer(
@@ -248,7 +250,6 @@ class NotifierService:
 
     async def _reprobe(self, req: ReprobeRequest, now: datetime) -> None:
         """Ask the collectors to re-probe an asset reported fixed."""
-        assert self._producer is not None
         c = Control(
             id=f"reprobe-{req.fingerprint}-{int(now.timestamp() * 1000)}",
             kind="reprobe",
@@ -258,4 +259,11 @@ class NotifierService:
             data={"asset": req.asset, "fingerprint": req.fingerprint},
             comment=f"re-probe requested for a fix reported by {req.actor}",
         )
+        await self.publish_control(c)
+
+    async def publish_control(self, c: Control) -> None:
+        """Append ``c`` to ``ssa.control`` (the rectification API's sink); the
+        notifier applies it when it reads it back, like any other control."""
+        if self._producer is None:
+            raise NotifyError("the notifier is not running")
         await self._producer.send_and_wait(self.settings.topic("control"), c.to_json())

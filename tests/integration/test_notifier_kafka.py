@@ -23,18 +23,22 @@ import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
+from engine.api import bound_port
 from engine.broker.local import free_port
 from engine.events import Alert, Control
 from engine.inventory.loader import load_inventory
 from engine.notify import replay
+from engine.notify.api import serve_notify_api
 from engine.notify.records import DeliveryRecord
 from engine.notify.routes import load_routes
 from engine.notify.service import NotifierService
-from engine.settings import Settings
+from engine.settings import Settings, with_overrides
 from tests.engine.notifiers import receiver as rcv
 from tests.engine.notify.builders import alert
 
 pytestmark = pytest.mark.kafka
+
+API_TOKEN = "notifier-api-token-for-tests"
 
 INVENTORY = """\
 units:
@@ -252,23 +256,43 @@ async def test_rectification_loop_through_kafka(
     monkeypatch.setenv("SSA_KAFKA_BOOTSTRAP", kafka_settings.kafka.bootstrap)
     monkeypatch.setenv("SSA_TOPICS_PREFIX", kafka_settings.topics.prefix)
     routes = load_routes(routes_path)
-    service = NotifierService(kafka_settings, routes, load_inventory(inv_path, probes=("http",)))
+    settings = with_overrides(kafka_settings, api={"token": API_TOKEN})
+    service = NotifierService(settings, routes, load_inventory(inv_path, probes=("http",)))
+    http = await serve_notify_api(service, "127.0.0.1", 0)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:
         await asyncio.wait_for(service.ready.wait(), 30)
         a, gw = live("fp-portal"), live("fp-gw").evolve(asset="gw-1")
+        web_ = live("fp-web").evolve(asset="web-1")
         await produce(
             kafka_settings,
             "alerts",
-            [a.to_json(), gw.to_json(), b"{not json"],
-            [a.fingerprint, gw.fingerprint, "x"],
+            [a.to_json(), gw.to_json(), web_.to_json(), b"{not json"],
+            [a.fingerprint, gw.fingerprint, web_.fingerprint, "x"],
         )
         await wait_for(
-            lambda: {"fp-portal", "fp-gw"} <= set(service.core.rectify.items),
+            lambda: {"fp-portal", "fp-gw", "fp-web"} <= set(service.core.rectify.items),
             30,
             "the items to open",
         )
+        # An ack through the notifier's HTTP API goes over ssa.control like the CLI's.
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{bound_port(http)}/api/v1/rectifications", timeout=10
+        ) as client:
+            r = await client.post(
+                "/fp-web/ack",
+                json={"actor": "gov-office/网络科"},
+                headers={"Authorization": f"Bearer {API_TOKEN}"},
+            )
+            assert r.status_code == 202, r.text
+            await wait_for(
+                lambda: service.core.rectify.items["fp-web"].state == "acknowledged",
+                30,
+                "the ack through the API",
+            )
+            doc = (await client.get("/fp-web")).json()
+            assert (doc["state"], doc["acked_by"]) == ("acknowledged", "gov-office/网络科")
 
         from engine.cli import main
 
@@ -318,6 +342,7 @@ async def test_rectification_loop_through_kafka(
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+        await http.cleanup()
         await runner.cleanup()
 
     item = service.core.rectify.items["fp-portal"]
@@ -333,6 +358,8 @@ async def test_rectification_loop_through_kafka(
         ("reprobe", "notifier", {"asset": "gw-1", "fingerprint": "fp-gw"}),
     ]
     assert not [x for x in controls if x.target == "fp-nope"]
+    [api_ack] = [x for x in controls if x.target == "fp-web"]
+    assert (api_ack.kind, api_ack.actor, api_ack.data) == ("ack", "gov-office/网络科", {})
     dead = await read_all(kafka_settings, "deadletter")
     assert len(dead) == 1 and b'"component":"notifier"' in dead[0].value
 
