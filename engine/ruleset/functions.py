@@ -16,6 +16,9 @@ MAX_REGEX = 512
 #: Regexes only see this many leading characters of a value (bounds matching time).
 MAX_SUBJECT = 16_384
 _NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+#: A repeated group of alternatives, like ``(a|aa)+``: overlapping branches backtrack
+#: exponentially just as nested quantifiers do (``(a|a)*$`` takes minutes on 30 chars).
+_REPEATED_ALTERNATION = re.compile(r"\((?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)[+*{]")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -26,6 +29,11 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
         raise ValueError(f"regex is too long ({len(pattern)} characters, at most {MAX_REGEX})")
     if _NESTED_QUANTIFIER.search(pattern):
         raise ValueError("regex has a nested quantifier (catastrophic backtracking)")
+    if _REPEATED_ALTERNATION.search(pattern):
+        raise ValueError(
+            "regex repeats a group of alternatives (catastrophic backtracking); "
+            "use a character class like [ab]+"
+        )
     try:
         return re.compile(pattern)
     except re.error as e:
