@@ -18,6 +18,8 @@ type so a spreadsheet can filter them together:
 ``explanation``  the rule condition with its resolved values (alerts)
 ``source``       ``topic[partition]@offset`` the row was read from
 ``record``       the full recorded JSON object, unchanged
+``observations`` with ``--evidence``: the recorded observations the alert
+                 cites (its ``sources``), as they are in ``ssa.observations``
 
 ``select`` filters by unit: an alert by its unit; a notification if any of
 its alerts is of the unit; a control if it targets an alert or asset of the
@@ -31,7 +33,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO, Any
@@ -58,6 +60,7 @@ COLUMNS: tuple[str, ...] = (
     "explanation",
     "source",
     "record",
+    "observations",
 )
 FORMATS: tuple[str, ...] = ("jsonl", "csv")
 #: A silence matcher ``unit=VALUE`` (not ``=~``/``!=``): the silence names that unit.
@@ -85,6 +88,7 @@ class Row:
     summary: str = ""
     evidence: tuple[str, ...] = ()
     explanation: str = ""
+    observations: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +108,7 @@ class Row:
             "explanation": self.explanation,
             "source": f"{self.source.topic}[{self.source.partition}]@{self.source.offset}",
             "record": self.record,
+            "observations": list(self.observations),
         }
 
 
@@ -224,6 +229,20 @@ def _with_units(r: Row, more: set[str]) -> Row:
     return replace(r, units=tuple(sorted(set(r.units) | more))) if more else r
 
 
+def with_evidence(rows: Sequence[Row], found: Mapping[SourceOffset, dict[str, Any]]) -> list[Row]:
+    """Alert rows with the observations their ``sources`` point to (those still recorded)."""
+    out = []
+    for r in rows:
+        if r.type == "alert":
+            cited = [
+                SourceOffset(s["topic"], s["partition"], s["offset"])
+                for s in r.record.get("sources", ())
+            ]
+            r = replace(r, observations=tuple(found[s] for s in cited if s in found))
+        out.append(r)
+    return out
+
+
 def select(rows: Sequence[Row], unit: str | None) -> list[Row]:
     """The rows that concern ``unit`` (all rows if ``None``)."""
     return [r for r in rows if unit is None or unit in r.units]
@@ -247,6 +266,11 @@ def write_csv(rows: Iterable[Row], out: IO[bytes]) -> int:
     for r in rows:
         d = r.to_dict()
         d["record"] = orjson.dumps(d["record"], option=orjson.OPT_SORT_KEYS).decode()
+        d["observations"] = (
+            orjson.dumps(d["observations"], option=orjson.OPT_SORT_KEYS).decode()
+            if d["observations"]
+            else ""
+        )
         d["seq"] = "" if d["seq"] is None else d["seq"]
         w.writerow([_cell(d[c]) for c in COLUMNS])
         n += 1

@@ -8,14 +8,14 @@ start does not (nothing is written before it happens).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import orjson
 
-from engine.audit.topicread import Record, TopicReader
+from engine.audit.topicread import PartitionRange, Record, TopicReader
 from engine.errors import EventError
 from engine.events import Alert, Control, Observation, SourceOffset, parse_time
 from engine.settings import Settings
@@ -134,6 +134,53 @@ def read_history(
         key=lambda x: (notification_time(x.item) or _EPOCH, x.source.partition, x.source.offset)
     )
     return h
+
+
+def read_sources(
+    bootstrap: str, sources: Iterable[SourceOffset], gap: int = 1000
+) -> dict[SourceOffset, dict[str, Any]]:
+    """The recorded objects at the given offsets (an alert's evidence), by offset.
+
+    Offsets of a partition closer than ``gap`` are fetched as one range.
+    Records that are gone (retention) or not JSON objects are left out.
+    """
+    wanted: dict[str, dict[int, list[int]]] = {}
+    for s in set(sources):
+        wanted.setdefault(s.topic, {}).setdefault(s.partition, []).append(s.offset)
+    out: dict[SourceOffset, dict[str, Any]] = {}
+    for topic, parts in sorted(wanted.items()):
+        with TopicReader(bootstrap, topic) as reader:
+            bounds = reader.ranges()
+            for p, offsets in sorted(parts.items()):
+                b = bounds.get(p)
+                if b is None:
+                    continue
+                keep = sorted(o for o in offsets if b.log_start <= o < b.log_end)
+                for lo, hi in _spans(keep, gap):
+                    rng = PartitionRange(p, lo, hi + 1, b.log_start, b.log_end)
+                    for batch in reader.read({p: rng}):
+                        for rec in batch:
+                            if rec.offset in offsets and rec.value is not None:
+                                try:
+                                    out[SourceOffset(topic, p, rec.offset)] = _decode_json(
+                                        rec.value
+                                    )
+                                except EventError:
+                                    continue
+    return out
+
+
+def _spans(offsets: list[int], gap: int) -> Iterator[tuple[int, int]]:
+    """Sorted offsets grouped into [first, last] spans with gaps under ``gap``."""
+    if not offsets:
+        return
+    lo = hi = offsets[0]
+    for o in offsets[1:]:
+        if o - hi > gap:
+            yield lo, hi
+            lo = o
+        hi = o
+    yield lo, hi
 
 
 def read_observations(

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from engine.audit.export import FORMATS, rows_of, select, write_csv, write_jsonl
-from engine.audit.history import read_history, read_observations, read_period
+from engine.audit.export import FORMATS, rows_of, select, with_evidence, write_csv, write_jsonl
+from engine.audit.history import read_history, read_observations, read_period, read_sources
 from engine.audit.report import PERIODS, build_report, period_bounds
 from engine.audit.report_render import render_html, render_markdown
 from engine.audit.timearg import parse_slack, parse_when
 from engine.broker import bootstrap_servers
-from engine.events import Alert
+from engine.events import Alert, SourceOffset
 from engine.settings import Settings
 
 
@@ -26,6 +26,9 @@ def register_audit(cmds: Any) -> None:
     e.add_argument("--unit", metavar="U", help="only what concerns this unit")
     e.add_argument("--format", choices=FORMATS, default="jsonl")
     e.add_argument("--out", metavar="FILE", help="default: standard output")
+    e.add_argument(
+        "--evidence", action="store_true", help="include the recorded observations each alert cites"
+    )
     e.add_argument(
         "--slack",
         type=parse_slack,
@@ -56,6 +59,12 @@ def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
     until = args.until or datetime.now(UTC)
     history = read_history(settings, bootstrap_servers(settings), args.since, until, args.slack)
     rows = select(rows_of(history), args.unit)
+    if args.evidence:
+        cited = [
+            SourceOffset(s["topic"], s["partition"], s["offset"])
+            for r in rows if r.type == "alert" for s in r.record.get("sources", ())
+        ]  # fmt: skip
+        rows = with_evidence(rows, read_sources(bootstrap_servers(settings), cited))
     write = write_jsonl if args.format == "jsonl" else write_csv
     if args.out:
         with open(args.out, "wb") as f:

@@ -18,7 +18,7 @@ import pytest
 from engine.audit.export import COLUMNS
 from engine.audit.ledger import seal
 from engine.cli import main
-from engine.events import format_time, parse_time
+from engine.events import SourceOffset, format_time, parse_time
 from engine.settings import Settings, with_overrides
 from tests.engine.audit.chains import TAMPERS, alert, encode, sealed_chain
 from tests.engine.audit.report_stream import (
@@ -175,6 +175,8 @@ def write_known_stream(s: Settings) -> None:
     b = s.kafka.bootstrap
     chain, prev = [], None
     for a in ALERTS:
+        if a.fingerprint == "fp2":  # cites observation o3, at offset 2 of partition 0
+            a = a.evolve(sources=(SourceOffset(s.topic("observations"), 0, 2),))
         sealed = seal(a, prev)
         prev = sealed.hash
         chain.append(sealed)
@@ -190,7 +192,7 @@ def write_known_stream(s: Settings) -> None:
         b,
         s.topic("observations"),
         [o.to_json() for o in OBSERVATIONS],
-        partition=None,
+        partition=0,
         keys=[o.asset.encode() for o in OBSERVATIONS],
         times=[o.observed_at for o in OBSERVATIONS],
     )
@@ -219,6 +221,15 @@ def test_export_and_report_of_a_known_stream(
     assert "exported 4 rows (2 alerts, 1 control actions, 1 notifications)" in (
         capsys.readouterr().err
     )
+    assert rows[0]["observations"] == []
+
+    evidence = tmp_path / "evidence.jsonl"
+    args = ["audit", "export", *period, "--unit", "unit-a", "--evidence", "--out", str(evidence)]
+    assert main(["--config", config, *args]) == 0
+    rows = [json.loads(line) for line in evidence.read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["observations"] == [OBSERVATIONS[2].to_dict()]
+    assert rows[3]["observations"] == [OBSERVATIONS[2].to_dict()]
+    assert rows[1]["observations"] == rows[2]["observations"] == []
 
     csv_out = tmp_path / "all.csv"
     args = ["audit", "export", *period, "--format", "csv", "--out", str(csv_out)]
