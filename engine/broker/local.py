@@ -14,6 +14,7 @@ import base64
 import contextlib
 import fcntl
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -107,9 +108,24 @@ class KafkaDist:
         return self.libs
 
 
+#: Ports handed out by ``free_port``: below Linux's ephemeral range (32768+),
+#: so an outgoing connection cannot take the port between choosing and binding it.
+_FREE_PORTS = (20000, 32000)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (for tests and throwaway brokers)."""
-    with socket.socket() as s:
+    """A TCP and UDP port that was free a moment ago (for tests, demos, throwaway brokers)."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(*_FREE_PORTS)
+        try:
+            with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
+                tcp.bind((host, port))
+                udp.bind((host, port))
+        except OSError:
+            continue
+        return port
+    with socket.socket() as s:  # a crowded range: let the kernel choose
         s.bind((host, 0))
         return int(s.getsockname()[1])
 

@@ -78,10 +78,17 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     ingest = IngestTarget(
         f"http://{c.ingest_host}:{c.ingest_port}{INGEST_PATH}", token, PUSHING_SYSTEM
     )
-    config = CityConfig(
-        work_dir=work / "city", speed=args.speed or DEFAULT_SPEED, ingest=ingest, echo=False
-    )
     env = _child_env(settings, work, bootstrap, token)
+    config = CityConfig(
+        work_dir=work / "city",
+        speed=args.speed or DEFAULT_SPEED,
+        ingest=ingest,
+        echo=False,
+        # The city approves its pages as the collectors' content baselines, and
+        # its webhook receiver checks the notifier's signature.
+        baseline_dir=Path(env["SSA_COLLECTORS_BASELINE_DIR"]),
+        webhook_secret=env["SSA_DEMO_WEBHOOK_SECRET"],
+    )
     children: list[subprocess.Popen[bytes]] = []
     started = time.time()
     async with City(config) as city:
