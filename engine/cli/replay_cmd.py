@@ -42,6 +42,13 @@ def register(sub: Any) -> None:
     )
     _rules_args(r, "rule set to replay with (default: settings engine.rules, the live rules)")
     r.add_argument("--out", metavar="FILE", help="alerts as JSONL (default: standard output)")
+    r.add_argument(
+        "--warmup",
+        type=parse_slack,
+        metavar="DURATION",
+        help="also run the DURATION before --from to fill windows and open alerts; "
+        "only the period's alerts are written and compared",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument(
         "--workers",
@@ -109,18 +116,22 @@ def replay_cmd(args: argparse.Namespace, settings: Settings) -> int:
         bar.append(Progress(total, "replay ", enabled=not args.quiet))
         return bar[0].update
 
+    start = args.since - args.warmup if args.since and args.warmup else args.since
     alerts, stats = replay_period(
         settings,
         bootstrap,
         ruleset,
         inventory,
-        args.since,
+        start,
         args.until,
         slack=args.slack,
         progress=progress,
+        workers=max(1, args.workers),
     )
     if bar:
         bar[0].close()
+    if start != args.since:
+        alerts = [a for a in alerts if a.at >= args.since]
     if args.out:
         with open(args.out, "wb") as f:
             _write(alerts, f)
