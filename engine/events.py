@@ -49,6 +49,8 @@ Severity = Literal["info", "low", "medium", "high", "critical"]
 AlertState = Literal["firing", "acknowledged", "resolved"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$")
+_name_match = _NAME.match
+_MISSING = object()
 
 E = TypeVar("E", bound="_Event")
 
@@ -79,6 +81,8 @@ class _Check:
 
     @staticmethod
     def name(kind: str, key: str, v: Any) -> str:
+        if v.__class__ is str and _name_match(v):  # the common case, first and fast
+            return v
         if not isinstance(v, str):
             raise EventError(kind, key, f"must be a string, got {_typename(v)}")
         if not _NAME.match(v):
@@ -223,6 +227,17 @@ def _dump_value(v: Any) -> Any:
 # the events
 
 
+_ALLOWED: dict[type, frozenset[str]] = {}
+
+
+def _allowed_keys(cls: type[_Event]) -> frozenset[str]:
+    """The keys an event of ``cls`` may have (its fields and ``v``), computed once."""
+    keys = _ALLOWED.get(cls)
+    if keys is None:
+        keys = _ALLOWED[cls] = frozenset(cls._checks) | {"v"}
+    return keys
+
+
 @dataclass(frozen=True, slots=True)
 class SourceOffset:
     """Where an input record sits in Kafka, so an alert can cite its source."""
@@ -252,26 +267,25 @@ class _Event:
     def from_dict(cls: type[E], d: Mapping[str, Any]) -> E:
         """Validate a decoded JSON object and build the event, or raise ``EventError``."""
         kind = cls.KIND
-        if not isinstance(d, Mapping):
+        if d.__class__ is not dict and not isinstance(d, Mapping):
             raise EventError(kind, "", f"must be a JSON object, got {_typename(d)}")
         version = d.get("v")
         if version != SCHEMA_VERSION:
             if version is None:
                 raise EventError(kind, "v", "missing schema version")
             raise EventError(
-                kind,
-                "v",
-                f"unsupported schema version {_clip(repr(version))} "
-                f"(this ssa reads {SCHEMA_VERSION})",
+                kind, "v", f"unsupported schema version {_clip(repr(version))} "
+                f"(this ssa reads {SCHEMA_VERSION})"
             )
         checks = cls._checks
-        unknown = [k for k in d if k not in checks and k != "v"]
-        if unknown:
+        if not d.keys() <= _allowed_keys(cls):
+            unknown = [k for k in d if k not in checks and k != "v"]
             raise EventError(kind, str(unknown[0]), "unknown field")
         values: dict[str, Any] = {}
         for key, (check, required) in checks.items():
-            if key in d:
-                values[key] = check(kind, key, d[key])
+            v = d.get(key, _MISSING)
+            if v is not _MISSING:
+                values[key] = check(kind, key, v)
             elif required:
                 raise EventError(kind, key, "missing required field")
         return cls(**values)
