@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 
 from engine.deadletter import REASON_KINDS
 from engine.events import SEVERITIES, Alert, Finding, Observation
-from engine.inventory.model import Asset
+from engine.inventory.model import Asset, Unit
 from engine.scoring import AlertSnapshot, Scores
 
 #: Probe names known to ssa; any other value is exported as ``other``.
@@ -124,10 +124,14 @@ class EngineMetrics:
     # ------------------------------------------------------------ state gauges
 
     def update_state(
-        self, scores: Scores, assets: Mapping[str, Asset], alerts: Sequence[AlertSnapshot]
+        self,
+        scores: Scores,
+        assets: Mapping[str, Asset],
+        alerts: Sequence[AlertSnapshot],
+        units: Mapping[str, Unit] | None = None,
     ) -> None:
         """Export these scores and alerts from now on (called after each recompute)."""
-        self._state.update(scores, assets, alerts)
+        self._state.update(scores, assets, alerts, units or {})
 
 
 class StateCollector(Collector):
@@ -138,9 +142,13 @@ class StateCollector(Collector):
         self._families: list[Metric] = _families(None, {}, ())
 
     def update(
-        self, scores: Scores, assets: Mapping[str, Asset], alerts: Sequence[AlertSnapshot]
+        self,
+        scores: Scores,
+        assets: Mapping[str, Asset],
+        alerts: Sequence[AlertSnapshot],
+        units: Mapping[str, Unit],
     ) -> None:
-        families = _families(scores, assets, alerts)
+        families = _families(scores, assets, alerts, units)
         with self._lock:
             self._families = families
 
@@ -154,7 +162,10 @@ class StateCollector(Collector):
 
 
 def _families(
-    scores: Scores | None, assets: Mapping[str, Asset], alerts: Sequence[AlertSnapshot]
+    scores: Scores | None,
+    assets: Mapping[str, Asset],
+    alerts: Sequence[AlertSnapshot],
+    units: Mapping[str, Unit] | None = None,
 ) -> list[Metric]:
     asset_g = GaugeMetricFamily(
         "ssa_asset_risk_score", "Risk score of an asset, 0-100", labels=["asset", "unit", "kind"]
@@ -181,7 +192,22 @@ def _families(
     tally = Tally((_severity(a.severity), a.rule, a.unit) for a in alerts if a.state != "resolved")
     for labels, n in sorted(tally.items()):
         firing_g.add_metric(list(labels), n)
-    return [asset_g, unit_g, posture_g, firing_g]
+    # The inventory's own names (e.g. 市人民政府办公室), so dashboards can show them:
+    # join with ``* on(unit) group_left(name) ssa_unit_info``. Names come from the
+    # inventory, never from events, so the label set stays bounded.
+    unit_info = GaugeMetricFamily(
+        "ssa_unit_info", "A registered unit and its name (always 1)", labels=["unit", "name"]
+    )
+    asset_info = GaugeMetricFamily(
+        "ssa_asset_info",
+        "A registered asset, its name and criticality (always 1)",
+        labels=["asset", "unit", "kind", "name", "criticality"],
+    )
+    for u in sorted((units or {}).values(), key=lambda u: u.id):
+        unit_info.add_metric([u.id, u.name or u.id], 1)
+    for a in sorted(assets.values(), key=lambda a: a.id):
+        asset_info.add_metric([a.id, a.unit, a.kind, a.name or a.id, str(a.criticality)], 1)
+    return [asset_g, unit_g, posture_g, firing_g, unit_info, asset_info]
 
 
 def _severity(s: str) -> str:

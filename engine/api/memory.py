@@ -122,7 +122,9 @@ class InMemoryStateView:
             snaps, self._inventory.assets, now, self._model, self._inventory.units
         )
         if self._metrics is not None:
-            self._metrics.update_state(scores, self._inventory.assets, snaps)
+            self._metrics.update_state(
+                scores, self._inventory.assets, snaps, self._inventory.units
+            )
         return scores
 
     # ------------------------------------------------------------------- reads

@@ -46,8 +46,8 @@ from engine.dashboards.blocks import (
 
 #: A series that is absent means "none": show 0 rather than "No data".
 NONE_IS_ZERO = " or on() vector(0)"
-ASSET_COLUMNS = {"asset": "资产 asset", "unit": "单位 unit", "kind": "类型 kind",
-                 "Value": "风险 risk"}  # fmt: skip
+ASSET_COLUMNS = {"asset": "资产 asset", "name": "名称 name", "unit": "单位 unit",
+                 "kind": "类型 kind", "Value": "风险 risk"}  # fmt: skip
 
 
 def _firing(severity: str, w: int = 3) -> Any:
@@ -81,9 +81,11 @@ def overview() -> dict[str, Any]:
         series("告警（按严重程度） / Firing alerts by severity",
                Target("sum by (severity) (ssa_alerts_firing)", "{{severity}}"),
                stack=True, overrides=SEVERITY_OVERRIDES),
-        bars("风险最高的单位 / Top-risk units", "topk(10, ssa_unit_risk_score)", "{{unit}}",
+        bars("风险最高的单位 / Top-risk units",
+             "topk(10, ssa_unit_risk_score * on(unit) group_left(name) ssa_unit_info)", "{{name}}",
              minmax=(0, 100), thresholds=RISK_STEPS, links=[unit_link(LABEL)]),
-        table("风险最高的资产 / Top-risk assets", "topk(15, ssa_asset_risk_score)",
+        table("风险最高的资产 / Top-risk assets",
+              "topk(15, ssa_asset_risk_score * on(asset) group_left(name) ssa_asset_info)",
               renames=ASSET_COLUMNS, thresholds=RISK_STEPS, links=[asset_link()],
               overrides=[{"matcher": {"id": "byName", "options": "Value"}, "properties": [
                   {"id": "custom.cellOptions", "value": {"type": "color-background"}}]}]),

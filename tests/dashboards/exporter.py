@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from collectors.metrics import CollectorMetrics
 from engine.demo.plan import city_plan
 from engine.events import Observation, format_time
-from engine.inventory.model import Asset
+from engine.inventory.model import Asset, Unit
 from engine.metrics import EngineMetrics
 from engine.notify.service import NotifyMetrics
 from engine.scoring import AlertSnapshot, compute_scores
@@ -95,7 +95,8 @@ class SampleExporter:
             for rule, asset, severity, weight, state in ALERTS
         ]  # fmt: skip
         scores = compute_scores(snaps, self.assets, now)
-        self.engine.update_state(scores, self.assets, snaps)
+        units = {u.id: Unit(u.id, u.name) for u in city_plan().units}
+        self.engine.update_state(scores, self.assets, snaps, units)
         self.engine.rules_reloaded(17)
         self.engine.lag(1.5)
         self.notifier.set_overdue({"city-hrss": 1, "city-market": 0})

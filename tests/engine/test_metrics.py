@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine.events import Alert, Finding, Observation
-from engine.inventory.model import Asset
+from engine.inventory.model import Asset, Unit
 from engine.metrics import DEADLETTER_REASONS, EngineMetrics
 from engine.scoring import AlertSnapshot, compute_scores
 
@@ -131,3 +131,15 @@ def test_promtool_check_metrics_is_clean() -> None:
         [promtool, "check", "metrics"], input=text, capture_output=True, timeout=30
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+
+
+def test_inventory_names_are_exported_as_info_series() -> None:
+    m = EngineMetrics(CollectorRegistry())
+    units = {"gov-office": Unit("gov-office", "市政府办公室")}
+    m.update_state(compute_scores(ALERTS, ASSETS, NOW), ASSETS, ALERTS, units)
+    s = samples(m.registry)
+    assert s[("ssa_unit_info", (("name", "市政府办公室"), ("unit", "gov-office")))] == 1
+    portal = ASSETS["portal"]
+    key = (("asset", "portal"), ("criticality", str(portal.criticality)), ("kind", portal.kind),
+           ("name", portal.name or "portal"), ("unit", portal.unit))  # fmt: skip
+    assert s[("ssa_asset_info", key)] == 1
