@@ -34,6 +34,7 @@ from engine.errors import EventError
 from engine.events import Control, Observation, SourceOffset
 from engine.pipeline import Output, Pipeline
 from engine.settings import Settings
+from engine.stream.outbox import Outbox
 from engine.stream.partition_store import PartitionStore
 from engine.stream.runtime import Runtime
 
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 CHAIN_HEAD_KEY = "~chain-head"
 BATCH_MAX = 1000
 BATCH_WITHIN_S = 0.05
+PRODUCER_LINGER_S = 0.005
+PRODUCER_BATCH_BYTES = 256 * 1024
 
 
 def create_app(settings: Settings, runtime: Runtime) -> faust.App:
@@ -57,6 +60,11 @@ def create_app(settings: Settings, runtime: Runtime) -> faust.App:
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # Records wait up to 5 ms to share a produce request: without it every
+        # changelog, finding and alert record was a request of its own, and the
+        # requests, not the rules, bounded the rate (bench/bench_e2e.py).
+        producer_linger=PRODUCER_LINGER_S,
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
         web_enabled=False,
         datadir=settings.engine.data_dir,
         key_serializer="raw",
@@ -67,8 +75,8 @@ def create_app(settings: Settings, runtime: Runtime) -> faust.App:
     inputs = app.topic(settings.topic("observations"), settings.topic("engine-commands"))
     control = app.topic(settings.topic("control"))
     commands = app.topic(settings.topic("engine-commands"))
-    findings = app.topic(settings.topic("findings"))
-    alerts = app.topic(settings.topic("alerts"))
+    findings_topic = settings.topic("findings")
+    alerts_topic = settings.topic("alerts")
     deadletter = app.topic(settings.topic("deadletter"))
     commands_topic = settings.topic("engine-commands")
 
@@ -78,16 +86,24 @@ def create_app(settings: Settings, runtime: Runtime) -> faust.App:
     alert_state = app.Table("alert-state", partitions=n, schema=json_schema)
 
     pipelines: dict[int, Pipeline] = {}
+    outbox = Outbox()
+    #: Per partition: its (rule-state, alert-state) stores, written back at batch end.
+    stores: dict[int, tuple[PartitionStore, PartitionStore]] = {}
+
+    def stores_for(partition: int) -> tuple[PartitionStore, PartitionStore]:
+        s = stores.get(partition)
+        if s is None:
+            s = stores[partition] = (
+                PartitionStore(rule_state, partition),
+                PartitionStore(alert_state, partition),
+            )
+        return s
 
     def pipeline_for(partition: int) -> Pipeline:
         p = pipelines.get(partition)
         if p is None:
-            p = Pipeline(
-                runtime.rules.current,
-                runtime.inventory,
-                PartitionStore(rule_state, partition),
-                PartitionStore(alert_state, partition),
-            )
+            rule_store, alert_store = stores_for(partition)
+            p = Pipeline(runtime.rules.current, runtime.inventory, rule_store, alert_store)
             pipelines[partition] = p
         return p
 
@@ -116,22 +132,20 @@ def create_app(settings: Settings, runtime: Runtime) -> faust.App:
 
     def publish(partition: int, out: Output, store: PartitionStore) -> None:
         for f in out.findings:
-            findings.send_soon(key=f.asset.encode(), value=f.to_json())
+            outbox.add(findings_topic, f.asset.encode(), f.to_json())
         if not out.alerts:
             return
         head = store.get(CHAIN_HEAD_KEY)
         for a in out.alerts:
             sealed = seal(a, head)
             head = sealed.hash
-            alerts.send_soon(
-                key=sealed.fingerprint.encode(), value=sealed.to_json(), partition=partition
-            )
+            outbox.add(alerts_topic, sealed.fingerprint.encode(), sealed.to_json(), partition)
         store[CHAIN_HEAD_KEY] = head
 
     def handle(event: Any, done: dict[tuple[int, str], int]) -> None:
         m = event.message
         pipe = pipeline_for(m.partition)
-        store: PartitionStore = pipe._alert_store  # type: ignore[assignment]
+        store = stores_for(m.partition)[1]
         # At-least-once delivery redelivers what was processed but not yet
         # committed; the last offset is kept with the state, so it is skipped.
         seen_key = f"~offset/{m.topic}"
@@ -170,7 +184,13 @@ def create_app(settings: Settings, runtime: Runtime) -> faust.App:
                     log.exception("processing failed; message kept in the dead-letter topic")
                     reject(event, e)
             for (partition, key), offset in done.items():
-                PartitionStore(alert_state, partition)[key] = offset
+                stores_for(partition)[1][key] = offset
+            # One changelog record per key changed in the batch, after the batch's
+            # findings and alerts, all handed to the producer before the next batch.
+            for rule_store, alert_store in stores.values():
+                rule_store.flush(outbox)
+                alert_store.flush(outbox)
+            await outbox.send(app.producer)
             if batch:
                 runtime.metrics.rule_eval((time.perf_counter() - started) / len(batch))
 
@@ -200,15 +220,26 @@ def create_app(settings: Settings, runtime: Runtime) -> faust.App:
     app.task(follow_alerts)
     app.task(serve_api)
 
-    app.on_partitions_revoked.connect(_forget(pipelines))
+    app.on_partitions_revoked.connect(_forget(pipelines, stores, outbox))
     return app
 
 
-def _forget(pipelines: dict[int, Pipeline]) -> Any:
-    """On revoke, drop the partitions' pipelines; their state stays in the tables."""
+def _forget(
+    pipelines: dict[int, Pipeline],
+    stores: dict[int, tuple[PartitionStore, PartitionStore]],
+    outbox: Outbox,
+) -> Any:
+    """On revoke, drop the partitions' pipelines; their state stays in the tables.
+
+    Stores are flushed at the end of every batch, so nothing is pending here;
+    flushing again costs nothing and keeps it true if that ever changes.
+    """
 
     async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
         for tp in revoked:
             pipelines.pop(tp.partition, None)
+            for store in stores.pop(tp.partition, ()):
+                store.flush(outbox)
+        await outbox.send(app.producer)
 
     return on_revoked
