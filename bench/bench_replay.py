@@ -63,7 +63,7 @@ def produce(bootstrap: str, settings: Settings, obs: list[Observation], controls
     p = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=50, batch_size=1 << 20)
     topic = settings.topic("observations")
     for o in obs:
-        p.send(topic, key=o.asset.encode(), value=o.to_json(),
+        p.send(topic, key=o.unit.encode(), value=o.to_json(),
                timestamp_ms=int(o.observed_at.timestamp() * 1000))
     for c in controls:
         p.send(settings.topic("control"), value=c.to_json(),

@@ -9,6 +9,9 @@ absence (an http probe goes silent), sequence (per asset and per unit, and
 ``not_followed_by``), plus inhibition of a website behind an unreachable
 host, an acknowledgement, a silence and its early end, and a "fixed" report.
 Addresses are from the documentation ranges; names end in ``example.gov``.
+Observations are keyed by unit in Kafka, as collectors do
+(``Asset.partition_key``), so a website and the host it depends on share a
+partition.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def _inventory(websites: int, ips: int) -> str:
             f"  - id: ip-{i:02d}",
             f"    unit: unit-{i % units}",
             "    kind: ip",
+            f"    name: Host {i}",
             f"    address: 192.0.2.{10 + i}",
             "    criticality: 4",
             "    probes: [icmp, tcp]",
@@ -60,6 +64,7 @@ def _inventory(websites: int, ips: int) -> str:
             f"  - id: web-{w:02d}",
             f"    unit: unit-{w % units}",
             "    kind: website",
+            f"    name: Website {w}",
             f"    url: https://w{w}.example.gov/",
             f"    criticality: {1 + w % 5}",
             "    probes: [http, tls, dns, content, tcp]",
@@ -71,6 +76,7 @@ def _inventory(websites: int, ips: int) -> str:
         "  - id: sys-00",
         "    unit: unit-0",
         "    kind: system",
+        "    name: Login gateway",
         '    address: "192.0.2.200:22"',
         "    probes: [ingest]",
     ]

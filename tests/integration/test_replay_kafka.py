@@ -56,7 +56,7 @@ def _produce_observations(s: Settings, batch: list[Observation]) -> None:
             s.topic("observations"),
             [o.to_json() for o in batch],
             partition=None,
-            keys=[o.asset.encode() for o in batch],
+            keys=[o.unit.encode() for o in batch],  # Asset.partition_key
             times=[o.observed_at for o in batch],
         )
 

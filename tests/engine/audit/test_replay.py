@@ -38,11 +38,11 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
 
 
 def records(observations: list[Observation], partitions: int = 3) -> list[Record]:
-    """Observations as records of a topic keyed by asset, offsets counted per partition."""
+    """Observations as records of a topic keyed by unit, offsets counted per partition."""
     next_offset = [0] * partitions
     out = []
     for o in observations:
-        p = zlib.crc32(o.asset.encode()) % partitions
+        p = zlib.crc32(o.unit.encode()) % partitions
         out.append(Record(p, next_offset[p], 0, o.asset.encode(), o.to_json()))
         next_offset[p] += 1
     return out
