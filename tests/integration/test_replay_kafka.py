@@ -105,7 +105,9 @@ def _replay(rec: Recorded, out: Path, *extra: str) -> int:
     )  # fmt: skip
 
 
-def test_the_engine_recorded_a_valid_chain_of_every_rule(recorded: Recorded) -> None:
+def test_the_engine_recorded_a_valid_chain_of_every_rule(
+    recorded: Recorded, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert len(recorded.history.observations) >= 10_000
     rules = {r.id for r in load_ruleset(REPO / "rules").rules}
     seen = {Alert.from_json(v).rule for part in recorded.alerts for v in part}
@@ -113,6 +115,9 @@ def test_the_engine_recorded_a_valid_chain_of_every_rule(recorded: Recorded) -> 
     for p, values in enumerate(recorded.alerts):
         chain = [decode_record(i, v) for i, v in enumerate(values)]
         assert verify_partition(p, chain, GENESIS).ok
+    n = sum(len(p) for p in recorded.alerts)
+    assert main(["--config", recorded.config, "audit", "verify"]) == 0
+    assert f"ledger ok: 3 partitions, {n} records" in capsys.readouterr().out
 
 
 def test_replay_twice_is_byte_identical_and_equals_the_live_engine(
