@@ -54,7 +54,7 @@ def verify_ledger(
         anchor: str | None
         if r.start == 0:
             anchor = GENESIS
-        elif r.start > r.log_start:
+        elif r.start > r.log_start and r.size > 0:
             # read one record more: the link into the period is checked too
             r = PartitionRange(p, r.start - 1, r.end, r.log_start, r.log_end)
             anchor = None

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -110,6 +111,12 @@ def test_verify_a_period_checks_the_link_into_it(
     lines = lines_by_partition(capsys.readouterr().out, topic)
     assert " ok " in lines[0]
     assert ": altered at offset 4: content does not match its hash" in lines[1]
+
+    # a period after the last record holds nothing to verify
+    later = format_time(times[-1] + timedelta(hours=1))
+    assert main(["--config", config, "audit", "verify", "--from", later]) == 0
+    lines = lines_by_partition(capsys.readouterr().out, topic)
+    assert lines[0].split() == [f"{topic}[0]", "empty"] and lines[1].endswith("empty")
 
 
 def test_checkpoints_catch_a_rewritten_and_a_truncated_log(
