@@ -98,7 +98,7 @@ def wait_committed(bootstrap: str, group: str, topic: str, timeout: float) -> di
     got: dict[int, int] = {}
     while time.monotonic() < deadline:
         got = committed_offsets(bootstrap, group, topic)
-        if all(got.get(p, -1) >= o for p, o in end.items()):
+        if all(got.get(p, 0) >= o for p, o in end.items()):
             return got
         time.sleep(0.5)
     raise AssertionError(f"group {group} committed {got}, topic ends at {end}")
