@@ -29,29 +29,21 @@ started on free loopback ports and stopped at the end.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx
 from common import (
     PROBE_MIX,
-    REPO,
     command_line,
     make_inventory,
     median,
@@ -59,175 +51,14 @@ from common import (
     percentile,
     write_section,
 )
+from e2e_kafka import Topics, Worker, broker, inventory_file, producer, profiler
 
-from engine.broker.local import KafkaDist, LocalBroker, free_port
-from engine.broker.topics import create_topics
-from engine.events import Alert
-from engine.inventory.model import Asset, Inventory
-from engine.settings import Settings, with_overrides
+from engine.events import Alert, format_time
+from engine.inventory.model import Asset
 
 MATCH_RULES = {"risky-port-exposed", "new-open-port"}
 GOAL_RATE = 20_000
 GOAL_P99_S = 1.0
-
-
-@contextmanager
-def broker(bootstrap: str | None) -> Iterator[str]:
-    """The given cluster, or a broker of our own on free ports for the duration."""
-    if bootstrap:
-        yield bootstrap
-        return
-    settings = Settings.load(env={})
-    state = Path(tempfile.mkdtemp(prefix="ssa-bench-kafka-"))
-    b = LocalBroker(
-        dist=KafkaDist(settings.kafka.version, Path(settings.kafka.home)),
-        state_dir=state, port=free_port(), controller_port=free_port(), heap="1g",
-    )  # fmt: skip
-    b.start(timeout=180)
-    try:
-        yield b.bootstrap
-    finally:
-        b.stop()
-        shutil.rmtree(state, ignore_errors=True)
-
-
-def inventory_file(inv: Inventory, path: Path) -> None:
-    """The inventory as ``ssa engine --inventory`` reads it (JSON is YAML)."""
-    doc = {
-        "units": [{"id": u.id, "name": u.name} for u in inv.units.values()],
-        "assets": [
-            {"id": a.id, "unit": a.unit, "kind": a.kind, "name": a.name, "url": a.url,
-             "criticality": a.criticality, "expected_ports": list(a.expected_ports)}
-            for a in inv.assets.values()
-        ],
-    }  # fmt: skip
-    path.write_text(json.dumps(doc), encoding="utf-8")
-
-
-class Topics:
-    """This run's topics on the broker: created with a fresh prefix, deleted at the end."""
-
-    def __init__(self, bootstrap: str, partitions: int) -> None:
-        self.bootstrap = bootstrap
-        self.settings = with_overrides(
-            Settings.load(env={}),
-            kafka={"bootstrap": bootstrap},
-            topics={"prefix": f"bench{uuid.uuid4().hex[:8]}", "partitions": partitions},
-        )
-        create_topics(bootstrap, self.settings)
-        self._append_time(self.settings.topic("alerts"))
-
-    def _append_time(self, topic: str) -> None:
-        from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
-
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="ssa-bench")
-        try:
-            admin.alter_configs(
-                [
-                    ConfigResource(
-                        ConfigResourceType.TOPIC, topic,
-                        configs={"message.timestamp.type": "LogAppendTime"},
-                    )
-                ]
-            )  # fmt: skip
-        finally:
-            admin.close()
-
-    def drop(self) -> None:
-        from kafka.admin import KafkaAdminClient
-
-        prefix = self.settings.topics.prefix
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="ssa-bench")
-        try:
-            mine = [t for t in admin.list_topics() if t.startswith(prefix)]
-            if mine:
-                admin.delete_topics(mine)
-        finally:
-            admin.close()
-
-
-class Worker:
-    """One ``ssa engine`` process on this run's topics."""
-
-    def __init__(self, topics: Topics, inventory: Path, tmp: Path) -> None:
-        s = topics.settings
-        self.port = free_port()
-        self.log = tmp / "engine.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SSA_")}
-        self.env.update(
-            SSA_KAFKA_BOOTSTRAP=topics.bootstrap,
-            SSA_TOPICS_PREFIX=s.topics.prefix,
-            SSA_TOPICS_PARTITIONS=str(s.topics.partitions),
-            SSA_API_PORT=str(self.port),
-            SSA_API_TOKEN=uuid.uuid4().hex,
-            SSA_ENGINE_DATA_DIR=str(tmp / "data"),
-        )
-        self.argv = [sys.executable, "-m", "engine.cli", "engine", "--rules",
-                     str(REPO / "rules"), "--inventory", str(inventory)]  # fmt: skip
-        self.proc: subprocess.Popen[bytes] | None = None
-        #: How often /metrics is read: rendering it costs the worker CPU (per-asset gauges).
-        self.poll_s = 1.0
-
-    def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
-            )
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def alive(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            raise SystemExit("engine exited:\n" + self.log.read_text()[-3000:])
-
-    def counted(self) -> float | None:
-        """Sum of ``ssa_observations_total`` over its labels; None while not serving."""
-        try:
-            text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
-        except httpx.HTTPError:
-            return None
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith("ssa_observations_total{"):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the worker process so far."""
-        assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def wait_count(self, n: float, timeout: float) -> list[tuple[float, float, float]]:
-        """Samples (wall time, count, cpu seconds) until the count reaches ``n``."""
-        samples: list[tuple[float, float, float]] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.alive()
-            c = self.counted()
-            if c is not None:
-                samples.append((time.monotonic(), c, self.cpu_seconds()))
-                if c >= n:
-                    return samples
-            time.sleep(self.poll_s)
-        got = samples[-1][1] if samples else 0
-        raise SystemExit(f"engine counted {got:.0f} of {n:.0f} in {timeout:.0f}s; {self.log}")
-
-
-def producer(bootstrap: str) -> Any:
-    from kafka import KafkaProducer
-
-    return KafkaProducer(
-        bootstrap_servers=bootstrap, acks=1, linger_ms=5, batch_size=256 * 1024,
-        max_in_flight_requests_per_connection=5,
-    )  # fmt: skip
 
 
 def preload(bootstrap: str, topic: str, assets: list[Asset], n: int, seed: int) -> None:
@@ -272,21 +103,15 @@ def throughput(worker: Worker, n: int, timeout: float, profile: str | None) -> T
     return Throughput((last[1] - first[1]) / dt, (last[1] - first[1]) / cpu, first[0] - t0)
 
 
-def profiler(worker: Worker, out: str) -> subprocess.Popen[bytes]:
-    """py-spy sampling the worker (collapsed stacks in ``out``) until SIGINT."""
-    assert worker.proc is not None
-    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
-    argv = [spy, "record", "--pid", str(worker.proc.pid), "--rate", "100", "--format", "raw",
-            "--output", out, "--nonblocking"]  # fmt: skip
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 @dataclass
 class Latency:
     latencies: list[float] = field(default_factory=list)
     triggers: int = 0
     sent: int = 0
     achieved_rate: float = 0.0
+
+
+SENTINEL = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def paced(
@@ -298,32 +123,38 @@ def paced(
     seconds: float,
     trigger: float,
 ) -> tuple[dict[str, float], int, float]:
-    """Send ``rate`` observations/s for ``seconds``; {asset: observed_at} of the triggers."""
+    """Send ``rate`` observations/s for ``seconds``; {asset: observed_at} of the triggers.
+
+    The messages are built beforehand with a placeholder time, which is
+    replaced by the time of sending, so the sender keeps up on a slow machine.
+    """
     rnd = random.Random(11)
+    stamp = format_time(SENTINEL).encode()
+    fresh_iter = iter(fresh)
+    planned: list[tuple[str | None, bytes, bytes]] = []
+    for i in range(int(rate * seconds)):
+        a: Asset | None = next(fresh_iter, None) if rnd.random() < trigger else None
+        if a is not None:
+            obs = observation(i, a, "tcp", SENTINEL, True, rnd)
+        else:
+            a = rnd.choice(background)
+            obs = observation(i, a, rnd.choice(PROBE_MIX), SENTINEL, False, rnd)
+        planned.append((a.id if obs.probe == "tcp" and not obs.ok else None,
+                        a.unit.encode(), obs.to_json()))  # fmt: skip
     p = producer(bootstrap)
     triggers: dict[str, float] = {}
-    tick = 0.01
-    per_tick = rate * tick
     start = time.monotonic()
     sent = 0
-    owed = 0.0
-    fresh_iter = iter(fresh)
-    while (elapsed := time.monotonic() - start) < seconds:
-        owed = rate * elapsed - sent
-        for _ in range(int(min(owed, per_tick * 5))):
+    while sent < len(planned):
+        due = min(len(planned), int(rate * (time.monotonic() - start)) + 1)
+        while sent < due:
+            trig, key, value = planned[sent]
             now = datetime.now(UTC)
-            a: Asset | None = None
-            if rnd.random() < trigger:
-                a = next(fresh_iter, None)
-            if a is not None:
-                obs = observation(sent, a, "tcp", now, True, rnd)
-                triggers[a.id] = now.timestamp()
-            else:
-                a = rnd.choice(background)
-                obs = observation(sent, a, rnd.choice(PROBE_MIX), now, False, rnd)
-            p.send(topic, key=a.unit.encode(), value=obs.to_json())
+            p.send(topic, key=key, value=value.replace(stamp, format_time(now).encode(), 1))
+            if trig is not None:
+                triggers[trig] = now.timestamp()
             sent += 1
-        time.sleep(tick)
+        time.sleep(0.005)
     took = time.monotonic() - start
     p.flush()
     p.close()
@@ -396,19 +227,25 @@ def report(args: argparse.Namespace, runs: list[tuple[Throughput, Latency]]) -> 
     for i, (tp, lat) in enumerate(runs, 1):
         p50 = percentile(lat.latencies, 50) if lat.latencies else float("nan")
         p99 = percentile(lat.latencies, 99) if lat.latencies else float("nan")
+        rates = (
+            f"{tp.rate:>9,.0f} obs/s wall, {tp.cpu_rate:>9,.0f} obs/CPU-s"
+            if tp.rate > 0
+            else "preload too small to time"
+        )
         lines.append(
-            f"  run {i}: {tp.rate:>9,.0f} obs/s wall, {tp.cpu_rate:>9,.0f} obs/CPU-s "
+            f"  run {i}: {rates} "
             f"(worker up after {tp.startup_s:.1f}s); paced {lat.achieved_rate:,.0f} obs/s: "
             f"{len(lat.latencies)}/{lat.triggers} alerts, p50 {p50 * 1e3:.0f} ms, "
             f"p99 {p99 * 1e3:.0f} ms"
         )
     rate = median([tp.rate for tp, _ in runs])
     cpu_rate = median([tp.cpu_rate for tp, _ in runs])
-    lines.append(
-        f"throughput ({args.observations:,} preloaded): median {rate:,.0f} obs/s per worker "
-        f"(goal >= {GOAL_RATE:,}: {'met' if rate >= GOAL_RATE else 'MISSED'}); "
-        f"median {cpu_rate:,.0f} obs per worker CPU-second"
-    )
+    if rate > 0:
+        lines.append(
+            f"throughput ({args.observations:,} preloaded): median {rate:,.0f} obs/s per worker "
+            f"(goal >= {GOAL_RATE:,}: {'met' if rate >= GOAL_RATE else 'MISSED'}); "
+            f"median {cpu_rate:,.0f} obs per worker CPU-second"
+        )
     p50s = [percentile(lat.latencies, 50) for _, lat in runs if lat.latencies]
     p99s = [percentile(lat.latencies, 99) for _, lat in runs if lat.latencies]
     if p99s:
@@ -433,6 +270,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--record", action="store_true", help="write the figures to BENCHMARKS.md")
+    ap.add_argument("--section", default="e2e", help="BENCHMARKS.md section to write")
     ap.add_argument("--profile", help="py-spy the worker's throughput phase into this file")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -445,7 +283,7 @@ def main() -> int:
     text = report(args, runs)
     print(text)
     if args.record:
-        write_section("e2e", command_line(), text)
+        write_section(args.section, command_line(), text)
     return 0
 
 
