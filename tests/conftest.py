@@ -9,6 +9,8 @@ tests never see each other's records.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,16 +25,19 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def kafka_bootstrap() -> Iterator[str]:
     """Bootstrap servers of a real broker that lives for the test session."""
     existing = os.environ.get("SSA_KAFKA_BOOTSTRAP")
     if existing:
         yield existing
         return
     settings = Settings.load(env={})
+    # Not under pytest's basetemp: a concurrent pytest session prunes old basetemps,
+    # and a broker whose log directory vanishes shuts itself down.
+    state_dir = Path(tempfile.mkdtemp(prefix="ssa-test-kafka-"))
     broker = LocalBroker(
         dist=KafkaDist(settings.kafka.version, Path(settings.kafka.home)),
-        state_dir=tmp_path_factory.mktemp("kafka"),
+        state_dir=state_dir,
         port=free_port(),
         controller_port=free_port(),
         heap="512m",
@@ -42,6 +47,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield broker.bootstrap
     finally:
         broker.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture
