@@ -4,15 +4,15 @@
 tests all drive, so they cannot disagree. It holds no clock: time is the
 event's own (``observed_at``); time-based work (absence rules, quiet-period
 resolution, silence ends) runs when the event-time watermark advances by at
-least ``tick_every_s``. The watermark is kept in the store, so a restarted
-worker continues exactly where the changelog left it.
+least ``tick_every_s``. The time of the last tick is kept in the store, so a
+restarted worker ticks on the same schedule and gives the same alerts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from engine.alerting.lifecycle import AlertLifecycle
 from engine.events import (
@@ -21,15 +21,12 @@ from engine.events import (
     Finding,
     Observation,
     SourceOffset,
-    format_time,
-    parse_time,
 )
 from engine.inventory.model import Asset, Inventory
 from engine.rules_engine import RuleEngine
 from engine.ruleset import RuleSet
 from engine.store import StateStore
 
-WATERMARK_KEY = "~watermark"
 LAST_TICK_KEY = "~last-tick"
 
 
@@ -62,6 +59,14 @@ class Pipeline:
         self._rule_store = rule_store
         self._alert_store = alert_store
         self._tick_every = timedelta(seconds=tick_every_s)
+        # Only the last tick is stored (a restarted worker ticks on the same
+        # schedule); the watermark between ticks lives in memory, since it
+        # changes with nearly every observation.
+        last = rule_store.get(LAST_TICK_KEY)
+        self._last_tick: datetime | None = (
+            datetime.fromtimestamp(last, UTC) if isinstance(last, int | float) else None
+        )
+        self._watermark = self._last_tick
         self.rules = RuleEngine(ruleset, rule_store, inventory.assets)
         self.lifecycle = AlertLifecycle(ruleset.policies, alert_store, inventory)
 
@@ -86,14 +91,13 @@ class Pipeline:
     def advance(self, t: datetime) -> Output:
         """Move the watermark to ``t`` (never backwards) and run due time-based work."""
         out = Output()
-        wm = self.watermark
-        if wm is not None and t <= wm:
+        if self._watermark is not None and t <= self._watermark:
             return out
-        self._rule_store[WATERMARK_KEY] = format_time(t)
-        last = self._rule_store.get(LAST_TICK_KEY)
-        if last is not None and t - parse_time(last) < self._tick_every:
+        self._watermark = t
+        if self._last_tick is not None and t - self._last_tick < self._tick_every:
             return out
-        self._rule_store[LAST_TICK_KEY] = format_time(t)
+        self._last_tick = t
+        self._rule_store[LAST_TICK_KEY] = t.timestamp()
         findings = self.rules.tick(t)
         out.findings.extend(findings)
         for f in findings:
@@ -103,8 +107,8 @@ class Pipeline:
 
     @property
     def watermark(self) -> datetime | None:
-        wm = self._rule_store.get(WATERMARK_KEY)
-        return parse_time(wm) if wm else None
+        """The latest event time seen (since the last restart, at least the last tick)."""
+        return self._watermark
 
     # -- changes ------------------------------------------------------------
 
