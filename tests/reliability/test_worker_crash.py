@@ -42,7 +42,7 @@ from engine.settings import Settings
 from engine.store import DictStore
 from tests.conftest import REPO
 from tests.kafkautil import read_topic
-from tests.reliability.engineproc import EngineProc, Traffic, wait_committed
+from tests.reliability.engineproc import EngineProc, Traffic, metric_sum, wait_committed
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -127,7 +127,13 @@ def test_sigkill_under_load(engine: EngineProc, kafka_settings: Settings, tmp_pa
 
     # Every observation processed: the group committed the end of every partition.
     t = time.monotonic()
-    committed = wait_committed(bootstrap, engine.group, obs_topic, timeout=150)
+    try:
+        committed = wait_committed(bootstrap, engine.group, obs_topic, timeout=150)
+    except AssertionError as e:
+        seen = metric_sum(engine, "ssa_observations_total") if engine.alive() else "dead"
+        raise AssertionError(
+            f"{e}; restarted worker counted {seen} observations; log: {engine.log_text()[-2000:]}"
+        ) from None
     assert sum(committed.values()) == load.sent
     print(f"caught up {time.monotonic() - t:.1f}s after the load ended")
     assert engine.alive(), engine.log_text()[-3000:]
