@@ -161,3 +161,44 @@ def wait_sum(engine: Engine, name: str, value: float, timeout: float) -> float:
             return got
         time.sleep(0.5)
     raise AssertionError(f"{name} reached {got}, not {value}")
+
+
+def processed_offsets(bootstrap: str, changelog: str, topic: str) -> dict[int, int]:
+    """The engine's own durable record of what it processed: the ``~offset/<topic>``
+    marker of each partition in the alert-state changelog (latest value wins)."""
+    import orjson
+
+    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tps = [
+            TopicPartition(changelog, p) for p in sorted(c.partitions_for_topic(changelog) or ())
+        ]
+        c.assign(tps)
+        c.seek_to_beginning(*tps)
+        ends = c.end_offsets(tps)
+        out: dict[int, int] = {}
+        suffix = f"/~offset/{topic}"
+        while any(c.position(tp) < ends[tp] for tp in tps):
+            for records in c.poll(timeout_ms=500).values():
+                for r in records:
+                    key = orjson.loads(r.key) if r.key else ""
+                    if isinstance(key, str) and key.endswith(suffix) and r.value is not None:
+                        out[int(key.split("/", 1)[0])] = int(orjson.loads(r.value))
+        return out
+    finally:
+        c.close()
+
+
+def wait_processed(engine: Engine, settings: Settings, timeout: float) -> dict[int, int]:
+    """Wait until the engine's processed-offset markers reach the end of every partition."""
+    topic = settings.topic("observations")
+    changelog = f"{settings.topics.prefix}-{settings.engine.app_id}-alert-state-changelog"
+    end = end_offsets(settings.kafka.bootstrap, topic)
+    deadline = time.monotonic() + timeout
+    got: dict[int, int] = {}
+    while time.monotonic() < deadline:
+        got = processed_offsets(settings.kafka.bootstrap, changelog, topic)
+        if all(got.get(p, -1) >= o - 1 for p, o in end.items() if o > 0):
+            return got
+        time.sleep(1)
+    raise AssertionError(f"processed-offset markers {got}, topic ends at {end}")
