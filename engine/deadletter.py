@@ -21,6 +21,7 @@ from engine.events import format_time
 #: The bounded set of reason categories (metric label values).
 REASON_KINDS: tuple[str, ...] = (
     "too_large",
+    "no_value",
     "invalid_json",
     "not_an_object",
     "schema_version",
@@ -38,6 +39,8 @@ def reason_kind(error: Exception) -> str:
     r = error.reason
     if "exceeds" in r:
         return "too_large"
+    if r.startswith("message has no value"):
+        return "no_value"
     if r.startswith("not valid JSON"):
         return "invalid_json"
     if r.startswith("must be a JSON object"):

@@ -291,8 +291,10 @@ class _Event:
         return cls(**values)
 
     @classmethod
-    def from_json(cls: type[E], raw: bytes | str) -> E:
+    def from_json(cls: type[E], raw: bytes | str | None) -> E:
         """Decode and validate one message; every failure is an ``EventError``."""
+        if raw is None:
+            raise EventError(cls.KIND, "", "message has no value (a tombstone)")
         if len(raw) > MAX_EVENT_BYTES:
             raise EventError(cls.KIND, "", f"message of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}")
         try:

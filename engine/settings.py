@@ -104,6 +104,9 @@ class EngineSettings:
     data_dir: str = field(default_factory=lambda: _home(".local", "state", "ssa", "engine"))
     web_port: int = 6066
     web_host: str = "127.0.0.1"
+    #: How long a silent worker keeps its partitions before the group moves them.
+    session_timeout_s: float = 10.0
+    heartbeat_interval_s: float = 3.0
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,10 @@ def create_app(settings: Settings, runtime: Runtime) -> faust.App:
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # A dead worker's partitions move to the others within seconds, not
+        # Kafka's default minute (tests/reliability/test_worker_crash.py).
+        broker_session_timeout=settings.engine.session_timeout_s,
+        broker_heartbeat_interval=settings.engine.heartbeat_interval_s,
         # Records wait up to 5 ms to share a produce request: without it every
         # changelog, finding and alert record was a request of its own, and the
         # requests, not the rules, bounded the rate (bench/bench_e2e.py).

@@ -23,9 +23,10 @@ T = datetime(2026, 11, 29, tzinfo=UTC)
         (b'{"v": 9}', "schema_version"),
         (b'{"v": 1}', "missing_field"),
         (b"x" * (2 << 20), "too_large"),
+        (None, "no_value"),
     ],
 )
-def test_reason_kinds(raw: bytes, kind: str) -> None:
+def test_reason_kinds(raw: bytes | None, kind: str) -> None:
     with pytest.raises(EventError) as info:
         Observation.from_json(raw)
     assert reason_kind(info.value) == kind

@@ -237,9 +237,10 @@ def test_rejects_with_precise_reason(cls: Any, payload: Any, message: str) -> No
         (b"", "observation: not valid JSON"),
         (b'"just a string"', "observation: must be a JSON object, got string"),
         (b"x" * (MAX_EVENT_BYTES + 1), f"exceeds {MAX_EVENT_BYTES}"),
+        (None, "observation: message has no value (a tombstone)"),
     ],
 )
-def test_rejects_undecodable_bytes(raw: bytes, message: str) -> None:
+def test_rejects_undecodable_bytes(raw: bytes | None, message: str) -> None:
     with pytest.raises(EventError) as info:
         Observation.from_json(raw)
     assert message in str(info.value)
