@@ -97,6 +97,10 @@ class VerifyResult:
     #: The hash the first record had to chain from; ``None``: not anchored.
     anchor: str | None
     broken: Break | None = None
+    #: Offsets of redelivered copies: runs that repeat, byte for byte, the
+    #: records just before them (an at-least-once producer re-sending after a
+    #: crash). They add nothing to the record and break no link; they are listed.
+    duplicates: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -117,13 +121,47 @@ def verify_partition(
 
     expected = anchor
     head: str | None = None
-    for i, r in enumerate(records):
+    duplicates: list[int] = []
+    i = 0
+    while i < len(records):
+        run = _redelivered_run(records, i, where)
+        if run:
+            duplicates.extend(records[k].offset for k in range(i, i + run))
+            i += run
+            continue
+        r = records[i]
         broken = _check(records, i, expected, where, anchored=i > 0 or anchor is not None)
         if broken is not None:
-            return VerifyResult(partition, len(records), first, last, head, anchor, broken)
+            return VerifyResult(
+                partition, len(records), first, last, head, anchor, broken, tuple(duplicates)
+            )
         assert r.alert is not None and r.alert.hash is not None
         head = expected = r.alert.hash
-    return VerifyResult(partition, len(records), first, last, head, anchor)
+        i += 1
+    return VerifyResult(partition, len(records), first, last, head, anchor, None, tuple(duplicates))
+
+
+def _redelivered_run(records: Sequence[LedgerRecord], i: int, where: dict[str, int]) -> int:
+    """Length of the redelivered run starting at ``i``, or 0 if ``i`` does not start one.
+
+    Records ``i, i+1, …`` are a redelivery when they repeat exactly the records
+    ``j … i-1`` just before them, where ``j`` is the first occurrence of record
+    ``i``'s hash (the partition may end inside the run). A copy of an older
+    record anywhere else is an insertion, and ``_check`` reports it.
+    """
+    a = records[i].alert
+    if a is None or a.hash is None:
+        return 0
+    j = where.get(a.hash)
+    if j is None or j >= i:
+        return 0
+    length = i - j
+    for t in range(length):
+        if i + t >= len(records):
+            break
+        if records[i + t].alert is None or records[i + t].alert != records[j + t].alert:
+            return 0
+    return min(length, len(records) - i)
 
 
 def _check(

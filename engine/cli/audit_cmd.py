@@ -65,7 +65,8 @@ def print_report(report: LedgerReport) -> None:
         if r.broken is None:
             head = (r.head_hash or "")[:16]
             anchored = "" if r.anchor is not None else ", not anchored"
-            print(f"{where:<28} ok       {span}, head {head}{anchored}")
+            dups = f", {len(r.duplicates)} redelivered copies" if r.duplicates else ""
+            print(f"{where:<28} ok       {span}, head {head}{anchored}{dups}")
         else:
             b = r.broken
             print(f"{where:<28} BROKEN   {span}: {b.kind} at offset {b.offset}: {b.detail}")

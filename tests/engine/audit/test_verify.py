@@ -91,3 +91,30 @@ def test_break_details_name_the_evidence() -> None:
     result = verify_partition(0, records(values), GENESIS)
     assert result.broken is not None
     assert result.broken.detail == "copy of the record at offset 2"
+
+
+@pytest.mark.parametrize(
+    ("resent", "cut", "copies"),
+    [
+        ((4, 5, 6), None, (7, 8, 9)),  # a worker re-sent its last three records
+        ((6,), None, (7,)),  # just the last one
+        ((3, 4, 5, 6), 9, (7, 8)),  # the partition ends inside the re-sent run
+    ],
+)
+def test_redelivered_runs_are_listed_not_broken(
+    resent: tuple[int, ...], cut: int | None, copies: tuple[int, ...]
+) -> None:
+    values = encode(sealed_chain(7))
+    values += [values[k] for k in resent]
+    values = values[:cut]
+    result = verify_partition(0, records(values), GENESIS)
+    assert result.ok, result.broken
+    assert result.duplicates == copies
+
+
+def test_a_redelivery_followed_by_the_chain_continuing_verifies() -> None:
+    chain = sealed_chain(9)
+    values = encode(chain[:7]) + encode(chain[5:7]) + encode(chain[7:])
+    result = verify_partition(0, records(values), GENESIS)
+    assert result.ok and result.duplicates == (7, 8)
+    assert result.head_hash == chain[-1].hash
