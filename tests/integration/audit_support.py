@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from engine.broker.local import free_port
 from engine.settings import Settings
-from tests.conftest import REPO
 
 
 def write_config(tmp_path: Path, settings: Settings, prefix: str | None = None) -> str:
@@ -104,54 +97,3 @@ def wait_consumed(
         admin.close()
 
 
-class EngineProcess:
-    """One ``ssa engine`` subprocess on the test's topics, with its own API port and data dir."""
-
-    def __init__(self, settings: Settings, tmp: Path, rules: Path, inventory: Path) -> None:
-        self.port = free_port()
-        self.log = tmp / "engine.log"
-        self.group = f"{settings.topics.prefix}-{settings.engine.app_id}"
-        self.argv = [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "engine",
-            "--rules",
-            str(rules),
-            "--inventory",
-            str(inventory),
-        ]
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SSA_")}
-        self.env.update(
-            SSA_KAFKA_BOOTSTRAP=settings.kafka.bootstrap,
-            SSA_TOPICS_PREFIX=settings.topics.prefix,
-            SSA_TOPICS_PARTITIONS=str(settings.topics.partitions),
-            SSA_API_PORT=str(self.port),
-            SSA_ENGINE_DATA_DIR=str(tmp / "engine-data"),
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 90) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("engine did not come up:\n" + self.log.read_text())
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()

@@ -9,11 +9,6 @@ a state change on the alerts topic.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,10 +19,10 @@ import pytest
 from kafka import KafkaProducer
 
 from engine.audit.ledger import GENESIS, record_hash
-from engine.broker.local import free_port
 from engine.events import Alert, Finding, Observation
 from engine.settings import Settings
 from tests.conftest import REPO
+from tests.engineproc import EngineProcess
 from tests.kafkautil import read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -58,78 +53,11 @@ assets:
 TOKEN = "test-token-" + uuid.uuid4().hex
 
 
-class Engine:
-    """One ``ssa engine`` subprocess with its own API port and data dir."""
-
-    def __init__(self, settings: Settings, tmp: Path) -> None:
-        self.port = free_port()
-        self.log = tmp / "engine.log"
-        inv = tmp / "inventory.yaml"
-        inv.write_text(INVENTORY, encoding="utf-8")
-        self.argv = [
-            sys.executable, "-m", "engine.cli", "engine",
-            "--rules", str(REPO / "rules"), "--inventory", str(inv),
-        ]  # fmt: skip
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SSA_")}
-        self.env.update(
-            SSA_KAFKA_BOOTSTRAP=settings.kafka.bootstrap,
-            SSA_TOPICS_PREFIX=settings.topics.prefix,
-            SSA_TOPICS_PARTITIONS=str(settings.topics.partitions),
-            SSA_API_PORT=str(self.port),
-            SSA_API_TOKEN=TOKEN,
-            SSA_ENGINE_DATA_DIR=str(tmp / "data"),
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("engine did not come up:\n" + self.log.read_text())
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def metric(self, name: str, **labels: str) -> float:
-        text = httpx.get(f"{self.url}/metrics", timeout=5).text
-        for line in text.splitlines():
-            if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
-                if line[len(name)] in "{ ":
-                    return float(line.rsplit(" ", 1)[1])
-        return 0.0
-
-    def wait_metric(self, name: str, value: float, timeout: float = 30, **labels: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.metric(name, **labels) >= value:
-                return
-            time.sleep(0.3)
-        raise AssertionError(f"{name}{labels} never reached {value}: {self.metric(name, **labels)}")
-
-
 @pytest.fixture
-def engine(kafka_settings: Settings, tmp_path: Path) -> Iterator[Engine]:
-    e = Engine(kafka_settings, tmp_path)
+def engine(kafka_settings: Settings, tmp_path: Path) -> Iterator[EngineProcess]:
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY, encoding="utf-8")
+    e = EngineProcess(kafka_settings, tmp_path, REPO / "rules", inventory, token=TOKEN)
     try:
         yield e
     finally:
@@ -144,7 +72,7 @@ def _failure(t: datetime, asset: str = "portal", unit: str = "gov-office") -> Ob
     )  # fmt: skip
 
 
-def test_engine_end_to_end(engine: Engine, kafka_settings: Settings) -> None:
+def test_engine_end_to_end(engine: EngineProcess, kafka_settings: Settings) -> None:
     bootstrap = kafka_settings.kafka.bootstrap
     topic = kafka_settings.topic("observations")
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")

@@ -33,7 +33,8 @@ from engine.inventory.loader import load_inventory
 from engine.ruleset import load_ruleset
 from engine.settings import Settings, with_overrides
 from tests.conftest import REPO
-from tests.integration.audit_support import EngineProcess, produce, wait_consumed, write_config
+from tests.engineproc import EngineProcess
+from tests.integration.audit_support import produce, wait_consumed, write_config
 from tests.kafkautil import read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]

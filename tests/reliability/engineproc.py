@@ -10,7 +10,6 @@ offsets, so a test can tell when every observation has been processed.
 from __future__ import annotations
 
 import random
-import signal
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from engine.events import Observation
 from engine.settings import Settings
-from tests.integration.test_engine_kafka import Engine
+from tests.engineproc import EngineProcess
 
 UNITS = ("gov-office", "finance", "health", "police", "edu", "water")
 
@@ -45,32 +44,15 @@ def inventory_yaml(n_assets: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-class EngineProc(Engine):
+class EngineProc(EngineProcess):
     """An ``ssa engine`` subprocess on this module's inventory and the given rules."""
 
     def __init__(self, settings: Settings, tmp: Path, rules: Path, n_assets: int = 30) -> None:
-        super().__init__(settings, tmp)
         inv = tmp / "inventory.yaml"
         inv.write_text(inventory_yaml(n_assets), encoding="utf-8")
-        self.argv[self.argv.index("--rules") + 1] = str(rules)
-        self.settings = settings
-        self.group = f"{settings.topics.prefix}-{settings.engine.app_id}"
-        # Faust's default session timeout is 60 s: a SIGKILLed member keeps its
-        # partitions that long before the group rebalances to its successor.
-        # Faust reads these two from the environment; 10 s keeps the test short.
-        self.env.update(BROKER_SESSION_TIMEOUT="10", BROKER_HEARTBEAT_INTERVAL="1")
-
-    def kill(self) -> None:
-        """SIGKILL: no flush, no commit, no goodbye."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
+        # The engine's group session timeout is 10 s (settings.engine); a 1 s
+        # heartbeat lets the group notice a SIGKILLed member sooner still.
+        super().__init__(settings, tmp, rules, inv, env={"SSA_ENGINE_HEARTBEAT_INTERVAL_S": "1"})
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
@@ -141,7 +123,7 @@ class Traffic:
         return unit.encode(), obs
 
 
-def metric_sum(engine: Engine, name: str) -> float:
+def metric_sum(engine: EngineProcess, name: str) -> float:
     """The sum of every sample of ``name`` (all label sets) on the engine's /metrics."""
     import httpx
 
@@ -152,7 +134,7 @@ def metric_sum(engine: Engine, name: str) -> float:
     return total
 
 
-def wait_sum(engine: Engine, name: str, value: float, timeout: float) -> float:
+def wait_sum(engine: EngineProcess, name: str, value: float, timeout: float) -> float:
     deadline = time.monotonic() + timeout
     got = 0.0
     while time.monotonic() < deadline:
@@ -189,7 +171,7 @@ def processed_offsets(bootstrap: str, changelog: str, topic: str) -> dict[int, i
         c.close()
 
 
-def wait_processed(engine: Engine, settings: Settings, timeout: float) -> dict[int, int]:
+def wait_processed(engine: EngineProcess, settings: Settings, timeout: float) -> dict[int, int]:
     """Wait until the engine's processed-offset markers reach the end of every partition."""
     topic = settings.topic("observations")
     changelog = f"{settings.topics.prefix}-{settings.engine.app_id}-alert-state-changelog"
