@@ -143,7 +143,15 @@ def create_app(settings: Settings, runtime: Runtime) -> faust.App:
         for a in out.alerts:
             sealed = seal(a, head)
             head = sealed.hash
-            outbox.add(alerts_topic, sealed.fingerprint.encode(), sealed.to_json(), partition)
+            # The record's timestamp is the alert's own (event) time, so audits and
+            # replays find a period's alerts by offsets-for-times, backfill included.
+            outbox.add(
+                alerts_topic,
+                sealed.fingerprint.encode(),
+                sealed.to_json(),
+                partition,
+                sealed.at.timestamp(),
+            )
         store[CHAIN_HEAD_KEY] = head
 
     def handle(event: Any, done: dict[tuple[int, str], int]) -> None:

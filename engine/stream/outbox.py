@@ -31,15 +31,23 @@ def encode_json(value: Any) -> bytes:
 
 
 class Outbox:
-    """Records waiting for the end of the batch: (topic, key, value, partition)."""
+    """Records waiting for the end of the batch: (topic, key, value, partition, timestamp)."""
 
     def __init__(self) -> None:
-        self._records: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self._records: list[
+            tuple[str, bytes | None, bytes | None, int | None, float | None]
+        ] = []
 
     def add(
-        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        timestamp: float | None = None,
     ) -> None:
-        self._records.append((topic, key, value, partition))
+        """Queue one record; ``timestamp`` (Unix seconds) defaults to the send time."""
+        self._records.append((topic, key, value, partition, timestamp))
 
     def __len__(self) -> int:
         return len(self._records)
@@ -48,6 +56,6 @@ class Outbox:
         """Hand every record to ``producer`` (Faust's), in order; how many."""
         records, self._records = self._records, []
         send = producer.send
-        for topic, key, value, partition in records:
-            await send(topic, key, value, partition, None, None)
+        for topic, key, value, partition, timestamp in records:
+            await send(topic, key, value, partition, timestamp, None)
         return len(records)

@@ -135,6 +135,8 @@ def test_engine_end_to_end(engine: EngineProcess, kafka_settings: Settings) -> N
     assert acked.actor == "duty-officer"
     assert records[0].partition == records[1].partition
     assert acked.prev_hash == fired.hash and acked.hash == record_hash(acked, fired.hash)
+    # Alert records carry their own event time as the Kafka timestamp (audit periods).
+    assert [r.timestamp for r in records] == [int(a.at.timestamp() * 1000) for a in changes]
     # And the control itself is on ssa.control, for the audit.
     controls = read_topic(bootstrap, kafka_settings.topic("control"), expect=1)
     assert b'"kind":"ack"' in controls[0].value
