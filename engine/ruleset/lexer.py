@@ -19,7 +19,7 @@ FORBIDDEN = {
     "import": "imports are not allowed",
     "from": "imports are not allowed",
     "for": "comprehensions are not allowed",
-    "async": "comprehensions are not allowed",
+    "async": "async code (functions, comprehensions) is not allowed",
     "if": "conditional expressions are not allowed; use 'and'/'or'",
     "else": "conditional expressions are not allowed; use 'and'/'or'",
     "is": "use '==' or '!=' instead of 'is'",

@@ -63,6 +63,7 @@ PAYLOADS: list[tuple[str, str]] = [
     ("(x for x in risky_ports)", "4: comprehensions are not allowed"),
     ("{x: 1 for x in risky_ports}", "1: dicts and sets are not allowed"),
     ("lambda: 1", "1: lambdas are not allowed"),
+    ("async def f(): pass", "1: async code (functions, comprehensions) is not allowed"),
     ("(lambda x: x)(1)", "2: lambdas are not allowed"),
     ("import os", "1: imports are not allowed"),
     ("data.status := 1", "13: ':' is not allowed (no slices, dicts or lambdas)"),
