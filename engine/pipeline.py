@@ -28,6 +28,11 @@ from engine.ruleset import RuleSet
 from engine.store import StateStore
 
 LAST_TICK_KEY = "~last-tick"
+#: How far event time moves between ticks. Findings and alerts are dated at
+#: their own deadlines, so the cadence changes only how soon (in event time)
+#: a time-based alert is emitted, never its content; ticking every second cost
+#: replay 60 % of its time on sparse streams (24k obs/s at 1 s, 58k at 5 s).
+TICK_EVERY_S = 5.0
 
 
 @dataclass
@@ -52,7 +57,7 @@ class Pipeline:
         rule_store: StateStore,
         alert_store: StateStore,
         *,
-        tick_every_s: float = 1.0,
+        tick_every_s: float = TICK_EVERY_S,
     ) -> None:
         self.ruleset = ruleset
         self.inventory = inventory
