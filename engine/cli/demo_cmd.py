@@ -4,7 +4,8 @@ Starts (or reuses) the local broker, creates the topics, brings up the
 simulated city on loopback, syncs its inventory, then runs a collector, an
 engine worker and the notifier as child processes, prints where to look and
 waits for Ctrl-C or ``--duration``. On the way out it stops every child it
-started and prints a summary of the alerts raised, by rule.
+started, prints a summary of the alerts raised, by rule, and stops the broker
+if it started it.
 """
 
 from __future__ import annotations
@@ -60,18 +61,34 @@ def _child_env(settings: Settings, work: Path, bootstrap: str, token: str) -> di
 
 
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    work = Path(args.dir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    bootstrap = bootstrap_servers(settings)
+    # The demo stops on the way out only a broker it started itself.
+    own_broker = None
+    if not settings.kafka.bootstrap:
+        broker = local_broker(settings)
+        if broker.pid() is None:
+            own_broker = broker
+            print(f"starting Kafka {settings.kafka.version} (local broker) …", flush=True)
+        broker.start(timeout=settings.kafka.start_timeout_s)
+    try:
+        return await _run_system(args, settings, work, bootstrap)
+    finally:
+        if own_broker is not None:
+            own_broker.stop()
+            print("kafka stopped", flush=True)
+
+
+async def _run_system(
+    args: argparse.Namespace, settings: Settings, work: Path, bootstrap: str
+) -> int:
+    """Everything but the broker: topics, the city, the three processes, the summary."""
     from engine.cli.demo_city_cmd import INGEST_PATH
     from engine.demo.city import City, CityConfig
     from engine.demo.pusher import IngestTarget
     from engine.demo.scenario import DEFAULT_SPEED
 
-    work = Path(args.dir).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    bootstrap = bootstrap_servers(settings)
-    if not settings.kafka.bootstrap:
-        broker = local_broker(settings)
-        print(f"starting Kafka {settings.kafka.version} (local broker) …", flush=True)
-        broker.start(timeout=settings.kafka.start_timeout_s)
     create_topics(bootstrap, settings)
     token = os.urandom(12).hex()
     c = settings.collectors
