@@ -254,6 +254,9 @@ class _Event:
     KIND: ClassVar[str] = "event"
     # field name -> (validator, required). Optional fields default in the dataclass.
     _checks: ClassVar[dict[str, tuple[Callable[[str, str, Any], Any], bool]]] = {}
+    #: A specialised decoder for the common, well-formed message (``None``: there is
+    #: none): it returns the event, or ``None`` to let the general checks decide.
+    _fast: ClassVar[Callable[[dict[str, Any]], Any] | None] = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form: times as strings, tuples as lists."""
@@ -266,6 +269,11 @@ class _Event:
     @classmethod
     def from_dict(cls: type[E], d: Mapping[str, Any]) -> E:
         """Validate a decoded JSON object and build the event, or raise ``EventError``."""
+        fast = cls._fast
+        if fast is not None and d.__class__ is dict:
+            event = fast(d)
+            if event is not None:
+                return event  # type: ignore[no-any-return]
         kind = cls.KIND
         if d.__class__ is not dict and not isinstance(d, Mapping):
             raise EventError(kind, "", f"must be a JSON object, got {_typename(d)}")
@@ -301,6 +309,11 @@ class _Event:
             d = orjson.loads(raw)
         except orjson.JSONDecodeError as e:
             raise EventError(cls.KIND, "", f"not valid JSON: {e}") from None
+        fast = cls._fast
+        if fast is not None and d.__class__ is dict:
+            event = fast(d)
+            if event is not None:
+                return event  # type: ignore[no-any-return]
         return cls.from_dict(d)
 
     def evolve(self: E, **changes: Any) -> E:
@@ -340,6 +353,98 @@ class Observation(_Event):
         "error": (_Check.opt_text, False),
         "data": (_Check.obj, False),
     }
+
+
+#: Names (asset, unit, probe, collector, vantage) already checked against ``_NAME``;
+#: a few thousand distinct ones recur in every message. Bounded: cleared when full.
+_KNOWN_NAMES: set[str] = set()
+_KNOWN_NAMES_MAX = 1 << 16
+_fromisoformat = datetime.fromisoformat
+_new_object = object.__new__
+# The slots' setters: building a frozen event without its generated __init__
+# (which goes through object.__setattr__ by name for every field) halves its cost.
+(_set_id, _set_asset, _set_unit, _set_probe, _set_observed_at, _set_collector, _set_vantage,
+ _set_ok, _set_duration_s, _set_error, _set_data, _set_v) = (
+    vars(Observation)[f.name].__set__ for f in fields(Observation)
+)
+
+
+def _known_name(v: str) -> bool:
+    """Whether ``v`` is a valid name (remembered when it is)."""
+    if v.__class__ is not str or not _name_match(v):
+        return False
+    if len(_KNOWN_NAMES) >= _KNOWN_NAMES_MAX:
+        _KNOWN_NAMES.clear()
+    _KNOWN_NAMES.add(v)
+    return True
+
+
+def _fast_observation(d: dict[str, Any]) -> Observation | None:
+    """The well-formed observation of ``d`` by direct checks, or ``None``.
+
+    Accepts only what the general checks accept and builds the same event;
+    whatever it is not sure of (a missing or bad field, a ``str`` subclass…)
+    gets ``None``, and the general checks then give the exact error.
+    """
+    try:
+        if d.get("v") != SCHEMA_VERSION:
+            return None
+        names = _KNOWN_NAMES
+        oid, asset, unit, probe = d["id"], d["asset"], d["unit"], d["probe"]
+        collector, vantage = d["collector"], d["vantage"]
+        at, ok, dur = d["observed_at"], d["ok"], d["duration_s"]
+        error, data = d.get("error", _MISSING), d.get("data", _MISSING)
+        # v and the 9 required keys are there: any other key but error and data is unknown
+        if len(d) != 10 + (error is not _MISSING) + (data is not _MISSING):
+            return None
+        if (
+            oid.__class__ is not str
+            or not _name_match(oid)
+            or (asset not in names and not _known_name(asset))
+            or (unit not in names and not _known_name(unit))
+            or (probe not in names and not _known_name(probe))
+            or (collector not in names and not _known_name(collector))
+            or (vantage not in names and not _known_name(vantage))
+            or (ok is not True and ok is not False)
+        ):
+            return None
+        t = _fromisoformat(at)
+        if t.tzinfo is not UTC:  # another offset (or none): the general path converts
+            return None
+        if dur.__class__ is float:
+            if dur < 0:
+                return None
+        elif dur.__class__ is int and dur >= 0:
+            dur = float(dur)
+        else:
+            return None
+        if error is _MISSING:
+            error = None
+        elif error is not None and error.__class__ is not str:
+            return None
+        if data is _MISSING:
+            data = {}
+        elif data.__class__ is not dict:
+            return None
+    except (KeyError, TypeError, ValueError):  # absent, unhashable, not a time: the general path
+        return None
+    obs: Observation = _new_object(Observation)
+    _set_id(obs, oid)
+    _set_asset(obs, asset)
+    _set_unit(obs, unit)
+    _set_probe(obs, probe)
+    _set_observed_at(obs, t)
+    _set_collector(obs, collector)
+    _set_vantage(obs, vantage)
+    _set_ok(obs, ok)
+    _set_duration_s(obs, dur)
+    _set_error(obs, error)
+    _set_data(obs, data)
+    _set_v(obs, SCHEMA_VERSION)
+    return obs
+
+
+Observation._fast = _fast_observation
 
 
 @dataclass(frozen=True, slots=True)
