@@ -11,10 +11,17 @@ State layout (one Faust table keyed like the observations works):
 ``store["_collectors"]`` and ``store["_assets"]`` map each collector and
 each asset to when it last reported anything (kept in memory, written on
 ``tick``, read back on start). Every value is plain JSON-able data.
+
+A ``tick`` visits only the keys whose time-driven rules may act by then:
+the engine keeps, in memory, a heap of "not before" times per key (each
+evaluator's ``due``), built by one scan of the store when the engine starts.
+So the engine must be the only writer of its store while it lives; a driver
+whose store changed underneath (a partition handed back) builds a new one.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,6 +37,9 @@ from engine.store import StateStore
 COLLECTORS_KEY = "_collectors"
 ASSETS_KEY = "_assets"
 UNIT_PREFIX = "unit:"
+#: A key is ticked this much (event seconds) before its due time, so that no
+#: rounding of ``last + period`` against ``now - last`` can make a tick late.
+EARLY_S = 1.0
 
 
 class RuleEngine:
@@ -46,6 +56,8 @@ class RuleEngine:
         self._collectors: dict[str, float] = dict(seen) if isinstance(seen, dict) else {}
         seen = store.get(ASSETS_KEY)
         self._assets_seen: dict[str, float] = dict(seen) if isinstance(seen, dict) else {}
+        #: Whether the two maps above changed since they were last written.
+        self._seen_changed = False
         rules = ruleset.enabled
         self._any: tuple[CompiledRule, ...] = tuple(r for r in rules if r.probes is None)
         probes = {p for r in rules if r.probes is not None for p in r.probes}
@@ -58,6 +70,12 @@ class RuleEngine:
         # What the hot loop unpacks per rule, to spare attribute lookups.
         self._routes = {p: tuple(_route(r) for r in rs) for p, rs in self._by_probe.items()}
         self._any_routes = tuple(_route(r) for r in self._any)
+        #: Per key with time-driven state: a time before which no tick acts there
+        #: (a lower bound; exact after the key's last tick), and a heap of them.
+        self._due: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+        for key in store.keys():
+            self._reschedule(key, store.get(key))
 
     def process(self, obs: Observation, source: SourceOffset | None = None) -> list[Finding]:
         """Run every rule that can see ``obs``; the findings, in rule order."""
@@ -67,14 +85,16 @@ class RuleEngine:
             self.watermark = ts
         if ts > self._collectors.get(obs.collector, 0.0):
             self._collectors[obs.collector] = ts
+            self._seen_changed = True
         if ts > self._assets_seen.get(obs.asset, 0.0):
             self._assets_seen[obs.asset] = ts
+            self._seen_changed = True
         findings: list[Finding] = []
         store = self.store
         key = obs.asset
         state: dict[str, Any] | None = None
         dirty = False
-        for rule, step, rid, per_unit, gate in self._routes.get(obs.probe, self._any_routes):
+        for rule, step, rid, per_unit, gate, due in self._routes.get(obs.probe, self._any_routes):
             if per_unit:
                 findings += self._unit_step(rule, c, gate)
                 continue
@@ -89,6 +109,8 @@ class RuleEngine:
             if after is not None:
                 dirty = True
                 state[rid] = after
+                if due is not None:
+                    self._schedule(key, due(rule, after))
             elif before is not None:
                 dirty = True
                 del state[rid]
@@ -112,6 +134,9 @@ class RuleEngine:
             state.pop(rule.id, None)
         else:
             state[rule.id] = after
+            if rule.evaluator.tick is not None:
+                due = rule.evaluator.due
+                self._schedule(key, due(rule, after) if due is not None else float("-inf"))
         if state:
             self.store[key] = state
         elif key in self.store:
@@ -123,13 +148,14 @@ class RuleEngine:
         t = now.timestamp()
         if t > self.watermark:
             self.watermark = t
-        self.store[COLLECTORS_KEY] = dict(self._collectors)
-        self.store[ASSETS_KEY] = dict(self._assets_seen)
-        if not self._tickers:
-            return []
+        if self._seen_changed or COLLECTORS_KEY not in self.store:
+            self.store[COLLECTORS_KEY] = dict(self._collectors)
+            self.store[ASSETS_KEY] = dict(self._assets_seen)
+            self._seen_changed = False
         findings: list[Finding] = []
         tickers = self._tickers
-        for key in sorted(k for k in self.store.keys() if k not in (COLLECTORS_KEY, ASSETS_KEY)):
+        # Only keys whose time may have come, in key order as a full scan would visit them.
+        for key in self._due_keys(t):
             state = self.store.get(key)
             if not isinstance(state, dict):
                 continue
@@ -155,7 +181,41 @@ class RuleEngine:
                     self.store[key] = state
                 else:
                     del self.store[key]
+            self._reschedule(key, state if state else None)
         return findings
+
+    # -- when each key is due
+
+    def _schedule(self, key: str, due: float | None) -> None:
+        """Bring ``key``'s due time forward to ``due`` (later times wait for its next visit)."""
+        if due is not None and due < self._due.get(key, float("inf")):
+            self._due[key] = due
+            heapq.heappush(self._heap, (due, key))
+
+    def _reschedule(self, key: str, state: Any) -> None:
+        """Set ``key``'s due time from its state: the earliest of its time-driven rules'."""
+        self._due.pop(key, None)
+        if not isinstance(state, dict) or key in (COLLECTORS_KEY, ASSETS_KEY):
+            return
+        per_unit = key.startswith(UNIT_PREFIX)
+        for rid, rule_state in state.items():
+            rule = self._tickers.get(rid)
+            if rule is None or (rule.scope == "unit") != per_unit:
+                continue
+            due = rule.evaluator.due
+            self._schedule(key, due(rule, rule_state) if due is not None else float("-inf"))
+
+    def _due_keys(self, t: float) -> list[str]:
+        """The keys due by ``t`` (taken off the schedule), sorted."""
+        heap, due_at, keys = self._heap, self._due, []
+        limit = t + EARLY_S
+        while heap and heap[0][0] <= limit:
+            due, key = heapq.heappop(heap)
+            if due_at.get(key) == due:  # else a stale entry: the key was rescheduled since
+                del due_at[key]
+                keys.append(key)
+        keys.sort()
+        return keys
 
     # -- TickEnv
     def collector_seen(self, collector: str) -> float | None:
@@ -174,7 +234,7 @@ class RuleEngine:
         return self.tick(datetime.fromtimestamp(self.watermark, UTC))
 
 
-def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any]:
+def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any, Any]:
     """What the hot loop needs of a rule.
 
     The gate is the rule's condition-and-exceptions test: every evaluator
@@ -186,7 +246,9 @@ def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any]:
         # without state, only the first step can start anything
         first, test = rule.params["steps"][0].fn, rule.test
         gate = first if gate is None else (lambda c: test(c) and first(c))
-    return (rule, rule.evaluator.step, rule.id, rule.scope == "unit", gate)
+    ev = rule.evaluator
+    due = (ev.due or (lambda r, s: float("-inf"))) if ev.tick is not None else None
+    return (rule, ev.step, rule.id, rule.scope == "unit", gate, due)
 
 
 def _routed(probe: str, rules: list[CompiledRule]) -> tuple[CompiledRule, ...]:

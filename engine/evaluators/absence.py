@@ -88,6 +88,12 @@ def tick(
     return state, [f]
 
 
+def due(rule: CompiledRule, state: dict[str, Any]) -> float | None:
+    """The tick fires once ``now - last > for``; never again until the next step."""
+    period: float = rule.params["for"]
+    return None if state.get("f") else float(state["t"]) + period
+
+
 EVALUATOR = Evaluator(
     "absence",
     step,
@@ -97,6 +103,7 @@ EVALUATOR = Evaluator(
         "for": Param("duration", required=True, doc="how long a silence is tolerated"),
     },
     tick=tick,
+    due=due,
     condition_required=False,
     supports_resolve=False,
     supports_group_by=False,

@@ -11,7 +11,8 @@ it to skip the call.
 Rules that wait for something to *not* happen also have
 ``tick(rule, state, now, env, key) -> (state, findings)``, driven by event
 time; a tick returns the very same state object when it changed nothing (so
-the engine need not write it back).
+the engine need not write it back). Their ``due(rule, state)`` says until
+when a tick would do nothing, so the engine can skip the keys not yet due.
 Nothing here reads a clock, the network or Kafka.
 """
 
@@ -44,6 +45,10 @@ class TickEnv(Protocol):
 
 #: tick(rule, state, now, env, key): ``key`` is the store key (asset id or ``unit:<id>``).
 TickFn = Callable[[CompiledRule, dict[str, Any], float, TickEnv, str], StepResult]
+#: due(rule, state): a time ``t`` such that ``tick`` changes and finds nothing at any
+#: ``now <= t`` (``None``: not until a step changes the state). The engine ticks
+#: only the keys whose time has come, instead of every key on every tick.
+DueFn = Callable[[CompiledRule, dict[str, Any]], float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,8 @@ class Evaluator:
     doc: str
     params: dict[str, Param] = field(default_factory=dict)
     tick: TickFn | None = None
+    #: Until when ``tick`` does nothing (see ``DueFn``); ``None``: tick every key, always.
+    due: DueFn | None = None
     condition_required: bool = True
     #: Whether ``resolve``/``group_by`` mean something for this type.
     supports_resolve: bool = True

@@ -102,6 +102,14 @@ def tick(
     return kept or None, findings
 
 
+def due(rule: CompiledRule, state: dict[str, Any]) -> float | None:
+    """The tick drops (or reports) a group once ``now - started > within``."""
+    if not state:
+        return None
+    within: float = rule.params["within"]
+    return min(float(g["t"]) for g in state.values()) + within
+
+
 EVALUATOR = Evaluator(
     "sequence",
     step,
@@ -115,6 +123,7 @@ EVALUATOR = Evaluator(
                       doc="A then B, or A not followed by B"),
     },
     tick=tick,
+    due=due,
     condition_required=False,
     supports_resolve=False,
 )

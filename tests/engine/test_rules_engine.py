@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from engine.errors import RuleError
 from engine.events import Finding, Observation, SourceOffset
 from engine.rules_engine import ASSETS_KEY, COLLECTORS_KEY, RuleEngine
-from engine.ruleset import load_ruleset
+from engine.ruleset import RuleSet, load_ruleset
 from engine.store import DictStore
 from tests.rulehelpers import T0, asset, obs, pack
 
@@ -86,6 +87,24 @@ def test_restart_from_serialised_state_continues_exactly(shipped) -> None:  # ty
         if i % 50 == 49:
             after += [f.to_json() for f in after_restart.tick(o.observed_at)]
     assert before + after == whole
+
+
+def _tick_every_key(rs: RuleSet) -> RuleSet:
+    """The same rules, their evaluators without ``due``: the engine ticks every key, always."""
+    rules = tuple(replace(r, evaluator=replace(r.evaluator, due=None)) for r in rs.rules)
+    return replace(rs, rules=rules)
+
+
+@pytest.mark.parametrize("tick_every", [1, 7, 50])
+def test_ticking_only_due_keys_changes_nothing(shipped, tick_every: int) -> None:  # type: ignore[no-untyped-def]
+    events = stream()
+    store, reference_store = DictStore(), DictStore()
+    scheduled = run(RuleEngine(shipped, store, ASSETS), events, tick_every)
+    everything = run(RuleEngine(_tick_every_key(shipped), reference_store, ASSETS), events,
+                     tick_every)
+    assert scheduled == everything
+    assert store == reference_store
+    assert any(orjson.loads(f)["rule"] == "probe-silence-http" for f in scheduled)
 
 
 def test_state_is_namespaced_plain_data(shipped) -> None:  # type: ignore[no-untyped-def]
