@@ -19,6 +19,8 @@ import httpx
 
 from engine.broker.local import free_port
 from engine.settings import Settings
+from engine.stream.app import control_group
+from engine.stream.evaluator import engine_group
 from tests.conftest import REPO
 
 
@@ -38,7 +40,10 @@ class EngineProcess:
         self.settings = settings
         self.port = free_port()
         self.log = tmp / "engine.log"
-        self.group = f"{settings.topics.prefix}-{settings.engine.app_id}"
+        #: The group of the engine's evaluator (observations, engine commands) and
+        #: of its control fan-out (``ssa.control``).
+        self.group = engine_group(settings)
+        self.control_group = control_group(settings)
         self.argv = [
             sys.executable, "-m", "engine.cli", "engine",
             "--rules", str(rules), "--inventory", str(inventory),

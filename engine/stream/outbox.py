@@ -1,22 +1,22 @@
 """The records one batch produces, sent together when the batch is done.
 
-Faust's ``send_soon`` puts every record through its producer buffer, one
-awaited publish at a time, and stalls the stream whenever that buffer holds
-more than a hundred records; measured on the engine (bench/bench_e2e.py) that
-path cost about half a millisecond of CPU per record, more than evaluating the
-observation. The engine's agent instead collects a batch's changelog,
-finding and alert records here and hands them to the app's producer in one
-go at the end of the batch: each ``send`` only appends to the producer's
-accumulator, which batches them into few produce requests.
+The evaluator collects a batch's changelog, finding, alert and dead-letter
+records here and hands them to its producer in one go at the end of the
+batch: each ``send`` only appends to the producer's accumulator, which packs
+them into few produce requests. (Sending each record as it was made, through
+Faust's ``send_soon``, cost about half a millisecond of CPU per record here,
+more than evaluating the observation: bench/bench_e2e.py.)
 
 Order is kept: records are sent in the order they were added, by one
-producer, so each partition (an alert chain, a changelog partition) receives
-them in that order. Faust flushes the producer before it commits input
-offsets, so at-least-once holds as it did with ``send_soon``.
+idempotent producer, so each partition (an alert chain, a changelog
+partition) receives them in that order. ``send`` returns the delivery
+futures; the evaluator commits the batch's input offsets only once all of
+them are acknowledged, so at-least-once holds.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -52,10 +52,12 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._records)
 
-    async def send(self, producer: Any) -> int:
-        """Hand every record to ``producer`` (Faust's), in order; how many."""
+    async def send(self, producer: Any) -> list[asyncio.Future[Any]]:
+        """Hand every record to ``producer`` (aiokafka's), in order: their delivery futures."""
         records, self._records = self._records, []
         send = producer.send
+        futures = []
         for topic, key, value, partition, timestamp in records:
-            await send(topic, key, value, partition, timestamp, None)
-        return len(records)
+            ms = None if timestamp is None else int(timestamp * 1000)
+            futures.append(await send(topic, value, key, partition, ms))
+        return futures

@@ -84,10 +84,8 @@ def recorded(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
             _produce_observations(s, before)
             wait_consumed(kafka_bootstrap, engine.group, [s.topic("observations")])
             produce(kafka_bootstrap, s.topic("control"), [c.to_json()], times=[c.at])
-            wait_consumed(
-                kafka_bootstrap, engine.group, [s.topic("control"), s.topic("engine-commands")],
-                at_least=k,
-            )  # fmt: skip
+            wait_consumed(kafka_bootstrap, engine.control_group, [s.topic("control")], at_least=k)
+            wait_consumed(kafka_bootstrap, engine.group, [s.topic("engine-commands")], at_least=k)
         _produce_observations(s, rest)
         wait_consumed(kafka_bootstrap, engine.group, [s.topic("observations")], timeout=120)
     finally:
