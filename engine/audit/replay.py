@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from engine.audit.fastread import RecordLike
 from engine.audit.ledger import seal
-from engine.audit.topicread import Record
 from engine.errors import EventError
 from engine.events import Alert, Control, Observation, SourceOffset
 from engine.pipeline import Output, Pipeline
@@ -142,7 +142,7 @@ class Replay:
         parts = {p: PartitionReplay(p, pipe, ordered, stats) for p, pipe in pipelines.items()}
         return cls(parts, topic, since, until, stats)
 
-    def feed(self, batch: Iterable[Record]) -> int:
+    def feed(self, batch: Iterable[RecordLike]) -> int:
         """Decode and evaluate one batch of observation records; returns how many were read."""
         n = 0
         since, until, topic = self.since, self.until, self.topic
@@ -173,7 +173,7 @@ class Replay:
 
 def run(
     replay: Replay,
-    batches: Iterable[list[Record]],
+    batches: Iterable[Sequence[RecordLike]],
     progress: Callable[[int], None] | None = None,
 ) -> list[Alert]:
     """Feed every batch, finish, and time it."""

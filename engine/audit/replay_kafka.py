@@ -1,9 +1,10 @@
 """Replay from Kafka: read a period of ``ssa.observations`` and ``ssa.control``, run it.
 
 Observations are fetched by record timestamp over ``[since, until + slack]``
-in large batches (kafka-python, no consumer group, nothing committed) and
-then kept by event time; controls likewise. One ``Pipeline`` per partition
-of the observations topic, each with fresh ``DictStore`` state.
+in large batches (ranges found with kafka-python, records read with aiokafka
+by ``fastread``; no consumer group, nothing committed) and then kept by event
+time; controls likewise. One ``Pipeline`` per partition of the observations
+topic, each with fresh ``DictStore`` state.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from engine.audit.fastread import read_ranges
 from engine.audit.history import DEFAULT_SLACK, read_period
 from engine.audit.replay import Replay, ReplayStats, run
 from engine.audit.replay_parallel import replay_parallel
@@ -74,10 +76,9 @@ def replay_period(
         return alerts, stats
     with TopicReader(bootstrap, topic, client_id="ssa-replay") as reader:
         ranges = reader.ranges(since, None if until is None else until + slack)
-        pipelines = {
-            p: Pipeline(ruleset, inventory, DictStore(), DictStore()) for p in reader.partitions
-        }
-        replay = Replay.start(topic, pipelines, controls, since, until)
-        tick = progress(sum(r.size for r in ranges.values())) if progress else None
-        alerts = run(replay, reader.read(ranges), tick)
+        partitions = reader.partitions
+    pipelines = {p: Pipeline(ruleset, inventory, DictStore(), DictStore()) for p in partitions}
+    replay = Replay.start(topic, pipelines, controls, since, until)
+    tick = progress(sum(r.size for r in ranges.values())) if progress else None
+    alerts = run(replay, read_ranges(bootstrap, topic, ranges), tick)
     return alerts, replay.stats

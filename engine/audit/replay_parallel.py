@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.audit.fastread import read_ranges
 from engine.audit.replay import Replay, ReplayStats
-from engine.audit.topicread import PartitionRange, TopicReader
+from engine.audit.topicread import PartitionRange
 from engine.events import Alert, Control
 from engine.inventory.model import Inventory
 from engine.pipeline import Pipeline
@@ -49,11 +50,10 @@ def _work(partitions: list[int]) -> tuple[dict[int, list[bytes]], dict[str, Any]
         p: Pipeline(job.ruleset, job.inventory, DictStore(), DictStore()) for p in partitions
     }
     replay = Replay.start(job.topic, pipelines, job.controls, job.since, job.until)
-    with TopicReader(job.bootstrap, job.topic, client_id="ssa-replay") as reader:
-        for batch in reader.read({p: job.ranges[p] for p in partitions}):
-            n = replay.feed(batch)
-            with job.counter.get_lock():
-                job.counter.value += n
+    for batch in read_ranges(job.bootstrap, job.topic, {p: job.ranges[p] for p in partitions}):
+        n = replay.feed(batch)
+        with job.counter.get_lock():
+            job.counter.value += n
     replay.finish()
     return (
         {p: [a.to_json() for a in replay.partitions[p].alerts] for p in partitions},
