@@ -68,10 +68,12 @@ class Pipeline:
         # schedule); the watermark between ticks lives in memory, since it
         # changes with nearly every observation.
         last = rule_store.get(LAST_TICK_KEY)
-        self._last_tick: datetime | None = (
+        last_tick: datetime | None = (
             datetime.fromtimestamp(last, UTC) if isinstance(last, int | float) else None
         )
-        self._watermark = self._last_tick
+        self._watermark = last_tick
+        #: When the next tick is due (the last one plus ``tick_every_s``).
+        self._next_tick = None if last_tick is None else last_tick + self._tick_every
         self.rules = RuleEngine(ruleset, rule_store, inventory.assets)
         self.lifecycle = AlertLifecycle(ruleset.policies, alert_store, inventory)
 
@@ -79,13 +81,19 @@ class Pipeline:
 
     def observe(self, obs: Observation, source: SourceOffset | None = None) -> Output:
         """Evaluate one observation; then tick if event time moved far enough."""
-        out = Output()
         findings = self.rules.process(obs, source)
-        out.findings.extend(findings)
-        for f in findings:
-            out.alerts.extend(self.lifecycle.on_finding(f))
-        out.extend(self.advance(obs.observed_at))
-        return out
+        alerts: list[Alert] = []
+        if findings:
+            on_finding = self.lifecycle.on_finding
+            for f in findings:
+                alerts.extend(on_finding(f))
+        t = obs.observed_at
+        watermark = self._watermark
+        if watermark is None or t > watermark:
+            self._watermark = t
+            if self._next_tick is None or t >= self._next_tick:
+                return self._tick(t, Output(findings, alerts))
+        return Output(findings, alerts)
 
     def control(self, c: Control) -> Output:
         """Apply an operator's action (ack, silence, …) at its own time."""
@@ -99,9 +107,13 @@ class Pipeline:
         if self._watermark is not None and t <= self._watermark:
             return out
         self._watermark = t
-        if self._last_tick is not None and t - self._last_tick < self._tick_every:
+        if self._next_tick is not None and t < self._next_tick:
             return out
-        self._last_tick = t
+        return self._tick(t, out)
+
+    def _tick(self, t: datetime, out: Output) -> Output:
+        """Run the time-based work due by ``t``, adding to ``out``."""
+        self._next_tick = t + self._tick_every
         self._rule_store[LAST_TICK_KEY] = t.timestamp()
         findings = self.rules.tick(t)
         out.findings.extend(findings)

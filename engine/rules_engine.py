@@ -71,11 +71,13 @@ class RuleEngine:
         self._routes = {p: tuple(_route(r) for r in rs) for p, rs in self._by_probe.items()}
         self._any_routes = tuple(_route(r) for r in self._any)
         #: Per key with time-driven state: a time before which no tick acts there
-        #: (a lower bound; exact after the key's last tick), and a heap of them.
+        #: (a lower bound: it is checked against the state when it comes), in a heap.
         self._due: dict[str, float] = {}
         self._heap: list[tuple[float, str]] = []
+        #: Keys whose time-driven state a step changed since the last tick.
+        self._touched: set[str] = set()
         for key in store.keys():
-            self._reschedule(key, store.get(key))
+            self._schedule(key, self._due_of(key, store.get(key)))
 
     def process(self, obs: Observation, source: SourceOffset | None = None) -> list[Finding]:
         """Run every rule that can see ``obs``; the findings, in rule order."""
@@ -93,8 +95,11 @@ class RuleEngine:
         store = self.store
         key = obs.asset
         state: dict[str, Any] | None = None
-        dirty = False
-        for rule, step, rid, per_unit, gate, due in self._routes.get(obs.probe, self._any_routes):
+        dirty = ticks = False
+        routes = self._routes.get(obs.probe)
+        if routes is None:
+            routes = self._any_routes
+        for rule, step, rid, per_unit, gate, timed in routes:
             if per_unit:
                 findings += self._unit_step(rule, c, gate)
                 continue
@@ -109,8 +114,7 @@ class RuleEngine:
             if after is not None:
                 dirty = True
                 state[rid] = after
-                if due is not None:
-                    self._schedule(key, due(rule, after))
+                ticks = ticks or timed
             elif before is not None:
                 dirty = True
                 del state[rid]
@@ -119,6 +123,8 @@ class RuleEngine:
         if dirty and state is not None:
             if state:
                 store[key] = state
+                if ticks:
+                    self._touched.add(key)
             elif key in store:
                 del store[key]
         return findings
@@ -135,8 +141,7 @@ class RuleEngine:
         else:
             state[rule.id] = after
             if rule.evaluator.tick is not None:
-                due = rule.evaluator.due
-                self._schedule(key, due(rule, after) if due is not None else float("-inf"))
+                self._touched.add(key)
         if state:
             self.store[key] = state
         elif key in self.store:
@@ -155,7 +160,7 @@ class RuleEngine:
         findings: list[Finding] = []
         tickers = self._tickers
         # Only keys whose time may have come, in key order as a full scan would visit them.
-        for key in self._due_keys(t):
+        for key in self._due_keys(t + EARLY_S):
             state = self.store.get(key)
             if not isinstance(state, dict):
                 continue
@@ -181,38 +186,49 @@ class RuleEngine:
                     self.store[key] = state
                 else:
                     del self.store[key]
-            self._reschedule(key, state if state else None)
+            self._schedule(key, self._due_of(key, state))
         return findings
 
     # -- when each key is due
 
     def _schedule(self, key: str, due: float | None) -> None:
-        """Bring ``key``'s due time forward to ``due`` (later times wait for its next visit)."""
+        """Bring ``key``'s due time forward to ``due`` (a later one waits for its turn)."""
         if due is not None and due < self._due.get(key, float("inf")):
             self._due[key] = due
             heapq.heappush(self._heap, (due, key))
 
-    def _reschedule(self, key: str, state: Any) -> None:
-        """Set ``key``'s due time from its state: the earliest of its time-driven rules'."""
-        self._due.pop(key, None)
+    def _due_of(self, key: str, state: Any) -> float | None:
+        """The earliest due time of ``key``'s time-driven rules; ``None``: none is waiting."""
         if not isinstance(state, dict) or key in (COLLECTORS_KEY, ASSETS_KEY):
-            return
+            return None
         per_unit = key.startswith(UNIT_PREFIX)
+        earliest: float | None = None
         for rid, rule_state in state.items():
             rule = self._tickers.get(rid)
             if rule is None or (rule.scope == "unit") != per_unit:
                 continue
-            due = rule.evaluator.due
-            self._schedule(key, due(rule, rule_state) if due is not None else float("-inf"))
+            due_fn = rule.evaluator.due
+            due = due_fn(rule, rule_state) if due_fn is not None else float("-inf")
+            if due is not None and (earliest is None or due < earliest):
+                earliest = due
+        return earliest
 
-    def _due_keys(self, t: float) -> list[str]:
-        """The keys due by ``t`` (taken off the schedule), sorted."""
-        heap, due_at, keys = self._heap, self._due, []
-        limit = t + EARLY_S
+    def _due_keys(self, limit: float) -> list[str]:
+        """The keys whose state is due by ``limit`` (taken off the schedule), sorted."""
+        store = self.store
+        touched, self._touched = self._touched, set()
+        for key in touched:
+            self._schedule(key, self._due_of(key, store.get(key)))
+        heap, bound, keys = self._heap, self._due, []
         while heap and heap[0][0] <= limit:
             due, key = heapq.heappop(heap)
-            if due_at.get(key) == due:  # else a stale entry: the key was rescheduled since
-                del due_at[key]
+            if bound.get(key) != due:
+                continue  # a stale entry: the key was brought forward since
+            del bound[key]
+            exact = self._due_of(key, store.get(key))
+            if exact is not None and exact > limit:
+                self._schedule(key, exact)  # a step moved it later: not yet
+            elif exact is not None:
                 keys.append(key)
         keys.sort()
         return keys
@@ -234,7 +250,7 @@ class RuleEngine:
         return self.tick(datetime.fromtimestamp(self.watermark, UTC))
 
 
-def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any, Any]:
+def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any, bool]:
     """What the hot loop needs of a rule.
 
     The gate is the rule's condition-and-exceptions test: every evaluator
@@ -247,8 +263,7 @@ def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any, Any]:
         first, test = rule.params["steps"][0].fn, rule.test
         gate = first if gate is None else (lambda c: test(c) and first(c))
     ev = rule.evaluator
-    due = (ev.due or (lambda r, s: float("-inf"))) if ev.tick is not None else None
-    return (rule, ev.step, rule.id, rule.scope == "unit", gate, due)
+    return (rule, ev.step, rule.id, rule.scope == "unit", gate, ev.tick is not None)
 
 
 def _routed(probe: str, rules: list[CompiledRule]) -> tuple[CompiledRule, ...]:

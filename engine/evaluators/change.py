@@ -13,10 +13,12 @@ from engine.ruleset.context import Ctx
 from engine.ruleset.explain import show
 from engine.ruleset.model import CompiledRule
 
+_SEQ = (list, tuple)  # a tuple: an inline ``list | tuple`` is built on every call
+
 
 def normalise(v: Any) -> Any:
     """The comparable, JSON-able form of a value."""
-    if isinstance(v, list | tuple):
+    if isinstance(v, _SEQ):
         try:
             return sorted(v)
         except TypeError:  # mixed or unorderable items: any stable order will do

@@ -31,6 +31,7 @@ from engine.vocabulary import EVENT_FIELDS
 Fn = Callable[[Ctx], Any]
 
 _NUM = (int, float)
+_SCALAR = (str, int, float, bool)
 _ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _ARITH = {
     "+": operator.add,
@@ -287,4 +288,4 @@ def _call(node: Call) -> Fn:
 
 
 def _hashable(x: Any) -> bool:
-    return isinstance(x, str | int | float | bool) or x is None
+    return isinstance(x, _SCALAR) or x is None

@@ -28,6 +28,8 @@ from engine.ruleset.nodes import (
 )
 
 MAX_VALUE_TEXT = 80
+_BINARY = (Logic, Arith, Compare)  # tuples: an inline ``A | B`` is built on every call
+_LOGIC_ARITH = (Logic, Arith)
 
 
 _CACHE: dict[int, tuple[Node, Any]] = {}
@@ -74,7 +76,7 @@ def explain(node: Node, ctx: Ctx) -> str:
         if isinstance(lit, Lit) and isinstance(lit.value, str):
             if _compiled(node.left)(ctx) == lit.value:
                 return f"{node.left.path} == {lit.src}"  # true and obvious: no value needed
-    if isinstance(node, Logic | Arith | Compare):
+    if isinstance(node, _BINARY):
         return f"{_child(node.left, ctx, node)} {node.op} {_child(node.right, ctx, node)}"
     if isinstance(node, Call):
         args = ", ".join(plain(a) for a in node.args)
@@ -90,7 +92,7 @@ def _prec(node: Node) -> int:
         return 4
     if isinstance(node, Unary):
         return 3 if node.op == "not" else 8
-    if isinstance(node, Logic | Arith):
+    if isinstance(node, _LOGIC_ARITH):
         return _PRECEDENCE[node.op]
     return 9
 
@@ -112,7 +114,7 @@ def plain(node: Node) -> str:
         return node.name
     if isinstance(node, Unary):
         return f"{node.op}{' ' if node.op == 'not' else ''}{plain(node.operand)}"
-    if isinstance(node, Logic | Arith | Compare):
+    if isinstance(node, _BINARY):
         return f"({plain(node.left)} {node.op} {plain(node.right)})"
     if isinstance(node, Call):
         return f"{node.name}({', '.join(plain(a) for a in node.args)})"

@@ -14,6 +14,7 @@ from engine.ruleset.context import Ctx
 from engine.vocabulary import is_known
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_SEQ = (list, tuple)  # a tuple: an inline ``list | tuple`` is built on every call
 
 
 class Template:
@@ -33,7 +34,7 @@ class Template:
                 v = get(ctx)
                 if v is None:
                     out.append("?")
-                elif isinstance(v, list | tuple):
+                elif isinstance(v, _SEQ):
                     out.append(", ".join(str(x) for x in v))
                 elif v is True or v is False:
                     out.append("true" if v else "false")
