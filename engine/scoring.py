@@ -172,25 +172,49 @@ def compute_scores(
 ) -> Scores:
     """Score every asset and unit of ``assets`` (and of ``alerts``) at event time ``now``."""
     model = model or RiskModel()
-    asset_ids = sorted(set(assets) | {a.asset for a in alerts})
+    # Inventory ids are usually already in order, and sorting a sorted list is linear;
+    # set operations would shuffle them first.
+    asset_ids = sorted([*assets, *{a.asset for a in alerts if a.asset not in assets}])
     unit_ids = sorted(set(units) | {a.unit for a in assets.values()} | {a.unit for a in alerts})
     n = len(alerts)
+    a_index = dict(zip(asset_ids, range(len(asset_ids)), strict=True))
+    u_index = dict(zip(unit_ids, range(len(unit_ids)), strict=True))
 
-    weight = np.fromiter((a.risk_weight for a in alerts), np.float64, n)
-    crit_list = tuple(_criticality(assets.get(a.asset), model) for a in alerts)
-    crit = np.asarray(crit_list, dtype=np.float64)
-    active = np.fromiter((a.state != "resolved" for a in alerts), np.bool_, n)
-    age = np.fromiter((_age(a, now) for a in alerts), np.float64, n)
-    counts = np.fromiter((_counts(a) for a in alerts), np.float64, n)
+    # One pass over the alerts for every per-alert figure (not one generator per column).
+    weight_l: list[float] = [0.0] * n
+    crit_l: list[int] = [0] * n
+    age_l: list[float] = [0.0] * n
+    counts_l: list[float] = [1.0] * n
+    a_l: list[int] = [0] * n
+    u_l: list[int] = [0] * n
+    active_l: list[bool] = [True] * n
+    default_crit = model.default_criticality
+    get_asset = assets.get
+    for i, a in enumerate(alerts):
+        weight_l[i] = a.risk_weight
+        asset = get_asset(a.asset)
+        crit_l[i] = asset.criticality if asset is not None else default_crit
+        if a.state == "resolved":
+            active_l[i] = False
+            if a.resolved_at is not None:
+                age_l[i] = max(0.0, (now - a.resolved_at).total_seconds())
+        if a.suppressed_by:
+            counts_l[i] = _counts(a)
+        a_l[i] = a_index[a.asset]
+        u_l[i] = u_index[a.unit]
+    weight = np.array(weight_l, dtype=np.float64)
+    crit_list = tuple(crit_l)
+    crit = np.array(crit_l, dtype=np.float64)
+    active = np.array(active_l, dtype=np.bool_)
+    age = np.array(age_l, dtype=np.float64)
+    counts = np.array(counts_l, dtype=np.float64)
 
     decay = np.where(active, 1.0, np.exp2(-age / model.half_life_s))
     decay = np.where(decay < model.min_decay, 0.0, decay)
     contribution = weight * crit * decay * counts
 
-    a_index = {k: i for i, k in enumerate(asset_ids)}
-    u_index = {k: i for i, k in enumerate(unit_ids)}
-    a_of = np.fromiter((a_index[a.asset] for a in alerts), np.intp, n)
-    u_of = np.fromiter((u_index[a.unit] for a in alerts), np.intp, n)
+    a_of = np.array(a_l, dtype=np.intp)
+    u_of = np.array(u_l, dtype=np.intp)
     r_asset = np.bincount(a_of, contribution, len(asset_ids)).astype(np.float64)
     r_unit = np.bincount(u_of, contribution, len(unit_ids)).astype(np.float64)
     r_city = float(contribution.sum())
@@ -287,16 +311,6 @@ def _explain(
             )
         )
     return Explanation(scope, ident, score, raw, scale, tuple(out))
-
-
-def _criticality(asset: Asset | None, model: RiskModel) -> int:
-    return asset.criticality if asset is not None else model.default_criticality
-
-
-def _age(a: AlertSnapshot, now: datetime) -> float:
-    if a.state != "resolved" or a.resolved_at is None:
-        return 0.0
-    return max(0.0, (now - a.resolved_at).total_seconds())
 
 
 def _counts(a: AlertSnapshot) -> float:

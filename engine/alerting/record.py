@@ -110,14 +110,16 @@ class AlertRecord:
     def from_dict(cls, d: dict[str, Any]) -> AlertRecord:
         """Rebuild a record stored by ``to_dict``."""
         v = dict(d)
+        get = v.get
         for k in _TIMES:
-            v[k] = parse_time(v[k]) if v.get(k) is not None else None
-        v["changes"] = tuple(parse_time(t) for t in v.get("changes", ()))
-        v["evidence"] = tuple(v.get("evidence", ()))
-        v["tags"] = tuple(v.get("tags", ()))
-        v["suppressed_by"] = tuple(v.get("suppressed_by", ()))
-        v["sources"] = tuple(SourceOffset(t, p, o) for t, p, o in v.get("sources", ()))
-        v["group"] = dict(v.get("group", {}))
+            t = get(k)
+            v[k] = _stored_time(t) if t is not None else None
+        v["changes"] = tuple([_stored_time(t) for t in get("changes", ())])
+        v["evidence"] = tuple(get("evidence", ()))
+        v["tags"] = tuple(get("tags", ()))
+        v["suppressed_by"] = tuple(get("suppressed_by", ()))
+        v["sources"] = tuple([SourceOffset(t, p, o) for t, p, o in get("sources", ())])
+        v["group"] = dict(get("group", {}))
         return cls(**v)
 
     def deadline(self, pol: AlertPolicy) -> datetime | None:
@@ -143,6 +145,14 @@ class AlertRecord:
         )
 
 
+def _stored_time(text: Any) -> datetime:
+    """``parse_time`` of a stored time; ``format_time``'s UTC ``Z`` form needs no conversion."""
+    if text.__class__ is str and text[-1:] == "Z":
+        return _fromisoformat(text)  # a "Z" time is UTC, the result already in UTC
+    return parse_time(text)
+
+
+_fromisoformat = datetime.fromisoformat
 _SPECIAL = {*_TIMES, "group", "changes", "evidence", "tags", "suppressed_by", "sources"}
 _PLAIN = tuple(f.name for f in fields(AlertRecord) if f.name not in _SPECIAL)
 

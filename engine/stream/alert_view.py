@@ -6,11 +6,17 @@ whole city. So the read side follows ``ssa.alerts`` (the latest Alert of each
 fingerprint) and ``ssa.control`` (silences), and presents them through the
 same ``InMemoryStateView`` that tests use over a live lifecycle:
 ``AlertMirror`` offers the few read methods that view needs.
+
+The view refreshes its scores after every batch read from the topics, so the
+mirror keeps what a refresh needs ready: each alert's ``AlertSnapshot`` is
+built once, when its record changes, and the fingerprint order is sorted
+again only when a new fingerprint arrives. A refresh is then the scoring
+itself (``compute_scores``), not a rebuild of every record.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
 from engine.alerting.lifecycle import AlertLifecycle
@@ -21,6 +27,9 @@ from engine.errors import EventError
 from engine.events import Alert, Control
 from engine.inventory.model import Inventory
 from engine.metrics import EngineMetrics
+from engine.scoring import AlertSnapshot, Scores, compute_scores
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class AlertMirror:
@@ -28,6 +37,10 @@ class AlertMirror:
 
     def __init__(self) -> None:
         self._records: dict[str, AlertRecord] = {}
+        #: Each record's snapshot for scoring, built when the record changes.
+        self._snapshots: dict[str, AlertSnapshot] = {}
+        #: The fingerprints in order; ``None`` when a new one arrived since.
+        self._order: list[str] | None = []
         self._silences: dict[str, Silence] = {}
         self._clock: datetime | None = None
 
@@ -35,7 +48,9 @@ class AlertMirror:
         old = self._records.get(a.fingerprint)
         if old is not None and old.seq > a.seq:
             return  # an older change read after a newer one: keep the newer
-        self._records[a.fingerprint] = AlertRecord(
+        if old is None:
+            self._order = None
+        rec = self._records[a.fingerprint] = AlertRecord(
             fingerprint=a.fingerprint,
             rule=a.rule,
             rule_version=a.rule_version,
@@ -59,6 +74,7 @@ class AlertMirror:
             suppressed_by=a.suppressed_by,
             actor=a.actor,
         )
+        self._snapshots[a.fingerprint] = rec.snapshot()
         self._advance(a.at)
 
     def apply_control(self, c: Control) -> None:
@@ -87,7 +103,16 @@ class AlertMirror:
         return self._records.get(fp)
 
     def records(self) -> list[AlertRecord]:
-        return [self._records[k] for k in sorted(self._records)]
+        return [self._records[k] for k in self._fingerprints()]
+
+    def snapshots(self) -> list[AlertSnapshot]:
+        """Every record's ``snapshot()``, in the order of ``records()``."""
+        return [self._snapshots[k] for k in self._fingerprints()]
+
+    def _fingerprints(self) -> list[str]:
+        if self._order is None:
+            self._order = sorted(self._records)
+        return self._order
 
     def silences(self) -> list[Silence]:
         return sorted(self._silences.values(), key=lambda s: (s.starts_at, s.id))
@@ -115,3 +140,14 @@ class TopicStateView(InMemoryStateView):
     def apply_control(self, c: Control) -> None:
         self.mirror.apply_control(c)
         self._dirty = True
+
+    def _compute(self) -> Scores:
+        """``InMemoryStateView._compute`` with the snapshots the mirror keeps ready."""
+        self._records = self.mirror.records()
+        snaps = self.mirror.snapshots()
+        now = self.mirror.clock or _EPOCH
+        inventory = self._inventory
+        scores = compute_scores(snaps, inventory.assets, now, self._model, inventory.units)
+        if self._metrics is not None:
+            self._metrics.update_state(scores, inventory.assets, snaps, inventory.units)
+        return scores

@@ -197,3 +197,86 @@ def test_ten_thousand_alerts_score_fast() -> None:
     elapsed = time.perf_counter() - start
     assert len(s.asset) == 1000 and len(s.unit) == 400
     assert elapsed < 2.0, elapsed
+
+
+def reference_scores(
+    alerts: list[AlertSnapshot], assets: dict[str, Asset], now: datetime, units: tuple[str, ...]
+) -> dict[str, object]:
+    """The model written column by column (``compute_scores`` before it was made one pass)."""
+    model = RiskModel()
+    asset_ids = sorted(set(assets) | {a.asset for a in alerts})
+    unit_ids = sorted(set(units) | {a.unit for a in assets.values()} | {a.unit for a in alerts})
+    crit = [assets[a.asset].criticality if a.asset in assets else 3 for a in alerts]
+    age = [
+        max(0.0, (now - a.resolved_at).total_seconds())
+        if a.state == "resolved" and a.resolved_at is not None
+        else 0.0
+        for a in alerts
+    ]
+    muted = [
+        any(s == "maintenance" or s.startswith("inhibited:") for s in a.suppressed_by)
+        for a in alerts
+    ]
+    decay = np.where(
+        np.array([a.state != "resolved" for a in alerts], dtype=np.bool_),
+        1.0,
+        np.exp2(-np.array(age, dtype=np.float64) / model.half_life_s),
+    )
+    decay = np.where(decay < model.min_decay, 0.0, decay)
+    contribution = (
+        np.array([a.risk_weight for a in alerts], dtype=np.float64)
+        * np.array(crit, dtype=np.float64)
+        * decay
+        * np.array([0.0 if m else 1.0 for m in muted], dtype=np.float64)
+    )
+    a_of = [asset_ids.index(a.asset) for a in alerts]
+    u_of = [unit_ids.index(a.unit) for a in alerts]
+    r_asset = np.bincount(np.array(a_of, dtype=np.intp), contribution, len(asset_ids))
+    r_unit = np.bincount(np.array(u_of, dtype=np.intp), contribution, len(unit_ids))
+    return {
+        "asset": dict(zip(asset_ids, bounded(r_asset, model.asset_scale).tolist(), strict=True)),
+        "unit": dict(zip(unit_ids, bounded(r_unit, model.unit_scale).tolist(), strict=True)),
+        "city_raw": float(contribution.sum()),
+        "criticality": tuple(crit),
+        "decay": decay.tolist(),
+        "contribution": contribution.tolist(),
+        "alert_asset": a_of,
+        "alert_unit": u_of,
+        "asset_pos": {k: i for i, k in enumerate(asset_ids)},
+        "unit_pos": {k: i for i, k in enumerate(unit_ids)},
+    }
+
+
+@st.composite
+def snapshots(draw: st.DrawFn) -> list[AlertSnapshot]:
+    out = []
+    for n in range(draw(st.integers(0, 12))):
+        asset = draw(st.sampled_from([*ASSETS, "unknown-a", "unknown-b"]))
+        state = draw(st.sampled_from(["firing", "acknowledged", "resolved"]))
+        ago = draw(st.one_of(st.none(), st.floats(-600, 50_000)))
+        sup = draw(
+            st.lists(st.sampled_from(["maintenance", "inhibited:fp01", "silence:s1", "x"]),
+                     max_size=2)
+        )  # fmt: skip
+        base = snap(n, asset, draw(st.floats(0, 10)), state, ago, tuple(sup))
+        out.append(base)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(alerts=snapshots(), units=st.lists(st.sampled_from(["edu", "zoo", "city"]), max_size=2))
+def test_scores_equal_the_column_by_column_model(
+    alerts: list[AlertSnapshot], units: list[str]
+) -> None:
+    s = compute_scores(alerts, ASSETS, NOW, None, tuple(units))
+    ref = reference_scores(alerts, ASSETS, NOW, tuple(units))
+    assert s.asset == ref["asset"] and list(s.asset) == list(ref["asset"])  # type: ignore[arg-type]
+    assert s.unit == ref["unit"] and list(s.unit) == list(ref["unit"])  # type: ignore[arg-type]
+    assert s.city_raw == ref["city_raw"]
+    assert s.criticality == ref["criticality"]
+    assert s.decay.tolist() == ref["decay"]
+    assert s.contribution.tolist() == ref["contribution"]
+    assert s.alert_asset.tolist() == ref["alert_asset"]
+    assert s.alert_unit.tolist() == ref["alert_unit"]
+    assert s.asset_pos == ref["asset_pos"] and s.unit_pos == ref["unit_pos"]
+    assert s.alerts == tuple(alerts)
