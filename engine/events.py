@@ -59,9 +59,26 @@ E = TypeVar("E", bound="_Event")
 # time
 
 
+#: Recently formatted UTC times: the same few recur (an alert record's times are
+#: written on every change, the lifecycle's clock on every call). Bounded.
+_FORMATTED: dict[datetime, str] = {}
+_FORMATTED_MAX = 4096
+
+
 def format_time(t: datetime) -> str:
     """The one wire form of a time: UTC, microseconds, ``Z``."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if t.tzinfo is not UTC:
+        return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text = _FORMATTED.get(t)
+    if text is None:
+        if t.year >= 1000:  # the same text as strftime's, faster
+            text = t.isoformat(timespec="microseconds")[:-6] + "Z"
+        else:  # strftime writes years before 1000 unpadded
+            text = t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if len(_FORMATTED) >= _FORMATTED_MAX:
+            _FORMATTED.clear()
+        _FORMATTED[t] = text
+    return text
 
 
 def parse_time(text: str) -> datetime:

@@ -55,7 +55,7 @@ from engine.alerting.silences import Silence, silence_from_control
 from engine.alerting.state import AlertState
 from engine.alerting.suppression import Suppressor
 from engine.errors import EventError
-from engine.events import Alert, Control, Finding, format_time, parse_time
+from engine.events import Alert, Control, Finding
 from engine.inventory.model import Inventory
 from engine.store import StateStore
 
@@ -124,14 +124,13 @@ class AlertLifecycle:
     @property
     def clock(self) -> datetime | None:
         """The latest event time this lifecycle has processed."""
-        return _parse(self._state.meta()["clock"])
+        return self._state.times()[0]
 
     # ------------------------------------------------------------------ inputs
 
     def on_finding(self, f: Finding) -> list[Alert]:
         """Apply one finding; the Alert events it causes, in order."""
         out = self.tick(f.at)
-        self._state.forget()
         fp = fingerprint(f.rule, f.asset, f.group)
         rec = self.record(fp)
         if f.kind == "match":
@@ -155,7 +154,6 @@ class AlertLifecycle:
         if c.kind in ("ack", "unack", "expire_silence") and not c.target:
             raise EventError("control", "target", f"{c.kind} needs a target")
         out = self.tick(c.at)
-        self._state.forget()
         rec = self.record(c.target) if c.kind in ("ack", "unack") and c.target else None
         if rec is not None and rec.active:
             if c.kind == "ack" and rec.state == "firing":
@@ -180,16 +178,13 @@ class AlertLifecycle:
 
     def recheck(self, t: datetime) -> list[Alert]:
         """Re-mark every active alert's suppression at ``t`` (an external inhibitor changed)."""
-        self._state.forget()
         out = self._refresh(t)
         self._advance(t)
         return out
 
     def tick(self, now: datetime) -> list[Alert]:
         """Handle everything due by event time ``now``, each at its own time."""
-        self._state.forget()
-        meta = self._state.meta()
-        clock, due = _parse(meta["clock"]), _parse(meta["next_due"])
+        clock, due = self._state.times()
         out: list[Alert] = []
         if self._stale or (due is not None and due <= now):
             out = self._run_due(clock, now)
@@ -200,9 +195,7 @@ class AlertLifecycle:
             due = self._next_due(clock)
         else:
             clock = now if clock is None else max(clock, now)
-        meta["clock"] = _fmt(clock)
-        meta["next_due"] = _fmt(due)
-        self._state.set_meta(meta)
+        self._state.set_times(clock, due)
         return out
 
     def _run_due(self, clock: datetime | None, now: datetime) -> list[Alert]:
@@ -367,10 +360,8 @@ class AlertLifecycle:
         rec: AlertRecord | None = None,
     ) -> None:
         """Move the clock to ``t`` and bring forward ``next_due`` for what just changed."""
-        meta = self._state.meta()
-        clock = _parse(meta["clock"])
+        clock, due = self._state.times()
         clock = t if clock is None else max(clock, t)
-        due = _parse(meta["next_due"])
         candidates = [] if due is None else [due]
         if rec is None and fp:
             rec = self.record(fp)
@@ -384,9 +375,7 @@ class AlertLifecycle:
         if silence is not None:
             bounds = (silence.starts_at, silence.end, silence.end + SILENCE_RETENTION)
             candidates += [x for x in bounds if x > clock]
-        meta["clock"] = _fmt(clock)
-        meta["next_due"] = _fmt(min(candidates, default=None))
-        self._state.set_meta(meta)
+        self._state.set_times(clock, min(candidates, default=None))
 
     # ------------------------------------------------------------------- store
 
@@ -419,11 +408,3 @@ def _absorb(rec: AlertRecord, f: Finding) -> None:
 def _recent(changes: tuple[datetime, ...], t: datetime, pol: AlertPolicy) -> tuple[datetime, ...]:
     start = t - timedelta(seconds=pol.flap_window_s)
     return tuple(c for c in changes if c > start)
-
-
-def _fmt(t: datetime | None) -> str | None:
-    return format_time(t) if t is not None else None
-
-
-def _parse(s: str | None) -> datetime | None:
-    return parse_time(s) if s is not None else None

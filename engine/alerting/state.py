@@ -23,6 +23,7 @@ from typing import Any
 
 from engine.alerting.record import ACTIVE, AlertRecord
 from engine.alerting.silences import Silence
+from engine.events import format_time, parse_time
 from engine.store import StateStore
 
 ALERT = "alert/"
@@ -39,11 +40,16 @@ class AlertState:
         self.store = store
         #: Whether a rule's alerts inhibit others (from the current policies).
         self.inhibits = inhibits
-        #: Active records' stored dicts by fingerprint; valid within one lifecycle call.
+        #: Active records' stored dicts by fingerprint: read by one scan of the store on
+        #: first use, then kept up to date by ``save`` (the lifecycle is the only writer of
+        #: its store; a driver whose store changed underneath builds a new lifecycle).
         self._memo: dict[str, dict[str, Any]] | None = None
+        #: The stored meta last read or written, and its times parsed.
+        self._meta: dict[str, Any] | None = None
+        self._times: tuple[datetime | None, datetime | None] = (None, None)
 
     def forget(self) -> None:
-        """Drop what was read in the previous call (the store is the truth)."""
+        """Drop what was read from the store (read it again when next needed)."""
         self._memo = None
 
     # ----------------------------------------------------------------- alerts
@@ -146,3 +152,30 @@ class AlertState:
 
     def set_meta(self, meta: dict[str, Any]) -> None:
         self.store[META] = meta
+
+    def times(self) -> tuple[datetime | None, datetime | None]:
+        """The meta's ``clock`` and ``next_due``, parsed (once per stored meta)."""
+        meta = self.store.get(META)
+        if not meta:
+            return None, None
+        if meta is not self._meta:
+            self._meta, self._times = meta, (_parse(meta["clock"]), _parse(meta["next_due"]))
+        return self._times
+
+    def set_times(self, clock: datetime | None, next_due: datetime | None) -> None:
+        """Store ``clock`` and ``next_due`` (no write when they did not change)."""
+        meta = self.store.get(META)
+        if meta and meta is self._meta and self._times == (clock, next_due):
+            return
+        new = dict(meta) if meta else {}
+        new["clock"], new["next_due"] = _fmt(clock), _fmt(next_due)
+        self.store[META] = new
+        self._meta, self._times = new, (clock, next_due)
+
+
+def _fmt(t: datetime | None) -> str | None:
+    return format_time(t) if t is not None else None
+
+
+def _parse(s: str | None) -> datetime | None:
+    return parse_time(s) if s is not None else None

@@ -9,6 +9,7 @@ or the same error message.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import EventError
-from engine.events import Observation, _fast_observation
+from engine.events import Observation, _fast_observation, format_time
 from tests.engine.test_events import OBS, OBSERVATION, REJECTIONS
 
 
@@ -141,3 +142,17 @@ def test_fast_and_general_paths_agree(
         except EventError as e:
             from_bytes = str(e)
         assert _same(from_bytes, general)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    t=st.datetimes(timezones=st.just(UTC)),
+    offset_min=st.one_of(st.none(), st.integers(-14 * 60, 14 * 60)),
+)
+def test_format_time_fast_path_writes_the_same_text(t: datetime, offset_min: int | None) -> None:
+    if offset_min is not None:
+        try:
+            t = t.astimezone(timezone(timedelta(minutes=offset_min)))
+        except OverflowError:  # past year 9999 or before year 1 in that zone
+            return
+    assert format_time(t) == t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
