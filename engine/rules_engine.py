@@ -58,6 +58,7 @@ class RuleEngine:
         self._assets_seen: dict[str, float] = dict(seen) if isinstance(seen, dict) else {}
         #: Whether the two maps above changed since they were last written.
         self._seen_changed = False
+        self._ctx = Ctx.blank()
         rules = ruleset.enabled
         self._any: tuple[CompiledRule, ...] = tuple(r for r in rules if r.probes is None)
         probes = {p for r in rules if r.probes is not None for p in r.probes}
@@ -81,19 +82,26 @@ class RuleEngine:
 
     def process(self, obs: Observation, source: SourceOffset | None = None) -> list[Finding]:
         """Run every rule that can see ``obs``; the findings, in rule order."""
-        c = Ctx(obs, self.assets.get(obs.asset), source)
-        ts = c.ts
+        key = obs.asset
+        # One context per engine, refilled for each observation (nothing keeps it
+        # past this call): building a new one cost as much as the refill twice over.
+        c = self._ctx
+        c.obs = obs
+        c.data = obs.data
+        c.asset = self.assets.get(key)
+        c.ts = ts = obs.observed_at.timestamp()
+        c.source = source
+        c.memo = None
         if ts > self.watermark:
             self.watermark = ts
         if ts > self._collectors.get(obs.collector, 0.0):
             self._collectors[obs.collector] = ts
             self._seen_changed = True
-        if ts > self._assets_seen.get(obs.asset, 0.0):
-            self._assets_seen[obs.asset] = ts
+        if ts > self._assets_seen.get(key, 0.0):
+            self._assets_seen[key] = ts
             self._seen_changed = True
         findings: list[Finding] = []
         store = self.store
-        key = obs.asset
         state: dict[str, Any] | None = None
         dirty = ticks = False
         routes = self._routes.get(obs.probe)

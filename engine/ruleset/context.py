@@ -11,8 +11,8 @@ from engine.inventory.model import Asset
 class Ctx:
     """One observation being evaluated, with its asset and event time.
 
-    Built once per observation by the engine and passed to every rule, so the
-    hot path allocates one small object per event. ``ts`` is ``observed_at``
+    Filled once per observation by the engine and passed to every rule (the
+    engine refills one context per event rather than allocating one). ``ts`` is ``observed_at``
     as POSIX seconds (the evaluators' clock). A macro's value is the same for
     every rule that uses it on one observation (rules routed to one probe
     see the same folded macro), so ``memo`` keeps it.
@@ -30,3 +30,14 @@ class Ctx:
         self.source = source
         #: Macro values already computed for this observation.
         self.memo: dict[str, Any] | None = None
+
+    @classmethod
+    def blank(cls) -> Ctx:
+        """A context for no observation yet, for a caller that refills one per event.
+
+        The refill sets every slot, as ``__init__`` does; no finding or state
+        may keep a context past the event it was filled for.
+        """
+        c: Ctx = object.__new__(cls)
+        c.memo = None
+        return c
