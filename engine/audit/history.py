@@ -8,14 +8,15 @@ start does not (nothing is written before it happens).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import orjson
 
-from engine.audit.topicread import PartitionRange, Record, TopicReader
+from engine.audit.fastread import RecordLike
+from engine.audit.topicread import PartitionRange, TopicReader
 from engine.errors import EventError
 from engine.events import Alert, Control, Observation, SourceOffset, parse_time
 from engine.settings import Settings
@@ -76,26 +77,38 @@ def read_period(
     slack: timedelta = DEFAULT_SLACK,
 ) -> tuple[list[Located[T]], int]:
     """Decoded records of ``topic`` whose own time is in ``[since, until]``; and the bad count."""
-    out: list[Located[T]] = []
-    bad = 0
     with TopicReader(bootstrap, topic) as reader:
         ranges = reader.ranges(since, None if until is None else until + slack)
-        for batch in reader.read(ranges):
-            for rec in batch:
-                item = _try(decode, rec)
-                if item is None:
-                    bad += 1
-                    continue
-                t = time_of(item)
-                if t is None or (since is not None and t < since):
-                    continue
-                if until is not None and t > until:
-                    continue
-                out.append(Located(item, SourceOffset(topic, rec.partition, rec.offset)))
+        return keep_period(reader.read(ranges), topic, decode, time_of, since, until)
+
+
+def keep_period(
+    batches: Iterable[Sequence[RecordLike]],
+    topic: str,
+    decode: Callable[[bytes], T],
+    time_of: Callable[[T], datetime | None],
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[list[Located[T]], int]:
+    """The decoded records whose own time is in ``[since, until]``; and the bad count."""
+    out: list[Located[T]] = []
+    bad = 0
+    for batch in batches:
+        for rec in batch:
+            item = _try(decode, rec)
+            if item is None:
+                bad += 1
+                continue
+            t = time_of(item)
+            if t is None or (since is not None and t < since):
+                continue
+            if until is not None and t > until:
+                continue
+            out.append(Located(item, SourceOffset(topic, rec.partition, rec.offset)))
     return out, bad
 
 
-def _try(decode: Callable[[bytes], T], rec: Record) -> T | None:
+def _try(decode: Callable[[bytes], T], rec: RecordLike) -> T | None:
     if rec.value is None:
         return None
     try:

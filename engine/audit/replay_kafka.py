@@ -1,10 +1,11 @@
 """Replay from Kafka: read a period of ``ssa.observations`` and ``ssa.control``, run it.
 
-Observations are fetched by record timestamp over ``[since, until + slack]``
-in large batches (ranges found with kafka-python, records read with aiokafka
-by ``fastread``; no consumer group, nothing committed) and then kept by event
-time; controls likewise. One ``Pipeline`` per partition of the observations
-topic, each with fresh ``DictStore`` state.
+Controls and observations are fetched by record timestamp over
+``[since, until + slack]`` in large batches and then kept by event time. One
+``fastread.PeriodReader`` (aiokafka, a thread of its own, no consumer group,
+nothing committed) finds both topics' ranges and reads the controls, then the
+observations, while the caller sets up and evaluates. One ``Pipeline`` per
+partition of the observations topic, each with fresh ``DictStore`` state.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from engine.audit.fastread import read_ranges
-from engine.audit.history import DEFAULT_SLACK, read_period
+from engine.audit.fastread import PeriodReader, Want
+from engine.audit.history import DEFAULT_SLACK, keep_period, read_period
 from engine.audit.replay import Replay, ReplayStats, run
 from engine.audit.replay_parallel import replay_parallel
-from engine.audit.topicread import TopicReader
 from engine.events import Alert, Control
 from engine.inventory.model import Inventory
 from engine.pipeline import Pipeline
@@ -59,26 +59,32 @@ def replay_period(
     returns the callback that is given each batch's size. ``workers > 1``
     runs shares of the partitions in forked processes (same result).
     """
-    controls = read_controls(settings, bootstrap, since, until, slack)
-    topic = settings.topic("observations")
-    if workers > 1:
-        started = time.perf_counter()
-        with TopicReader(bootstrap, topic, client_id="ssa-replay") as reader:
-            ranges = reader.ranges(since, None if until is None else until + slack)
+    started = time.perf_counter()
+    topic, control = settings.topic("observations"), settings.topic("control")
+    stop = None if until is None else until + slack
+    wants = [Want(control, since, stop), Want(topic, since, stop, read=workers <= 1)]
+    with PeriodReader(bootstrap, wants, client_id="ssa-replay") as reader:
+        located, _ = keep_period(
+            reader.read(control), control, Control.from_json, lambda c: c.at, since, until
+        )
+        located.sort(key=lambda x: (x.source.partition, x.source.offset))
+        controls = [x.item for x in located]
+        ranges = reader.ranges(topic)
         tick = progress(sum(r.size for r in ranges.values())) if progress else None
-        job = {
-            "bootstrap": bootstrap, "topic": topic, "ruleset": ruleset, "inventory": inventory,
-            "controls": sorted(controls, key=lambda c: c.at), "ranges": ranges,
-            "since": since, "until": until,
-        }  # fmt: skip
-        alerts, stats = replay_parallel(job, workers, tick)
-        stats.seconds = time.perf_counter() - started
-        return alerts, stats
-    with TopicReader(bootstrap, topic, client_id="ssa-replay") as reader:
-        ranges = reader.ranges(since, None if until is None else until + slack)
-        partitions = reader.partitions
-    pipelines = {p: Pipeline(ruleset, inventory, DictStore(), DictStore()) for p in partitions}
-    replay = Replay.start(topic, pipelines, controls, since, until)
-    tick = progress(sum(r.size for r in ranges.values())) if progress else None
-    alerts = run(replay, read_ranges(bootstrap, topic, ranges), tick)
-    return alerts, replay.stats
+        if workers <= 1:
+            pipelines = {
+                p: Pipeline(ruleset, inventory, DictStore(), DictStore())
+                for p in reader.partitions(topic)
+            }
+            replay = Replay.start(topic, pipelines, controls, since, until)
+            alerts = run(replay, reader.read(topic), tick)
+            return alerts, replay.stats
+    # the reader's thread has ended: nothing runs but this thread when the workers fork
+    job = {
+        "bootstrap": bootstrap, "topic": topic, "ruleset": ruleset, "inventory": inventory,
+        "controls": sorted(controls, key=lambda c: c.at), "ranges": ranges,
+        "since": since, "until": until,
+    }  # fmt: skip
+    alerts, stats = replay_parallel(job, workers, tick)
+    stats.seconds = time.perf_counter() - started
+    return alerts, stats
