@@ -104,6 +104,12 @@ class EngineMetrics:
         probe = o.probe if o.probe in PROBES else "other"
         self.observations_total.labels(probe, "ok" if o.ok else "fail").inc()
 
+    def observations(self, tally: Mapping[tuple[str, bool], int]) -> None:
+        """Count a batch of observations at once: ``{(probe, ok): how many}``."""
+        for (probe, ok), n in tally.items():
+            label = probe if probe in PROBES else "other"
+            self.observations_total.labels(label, "ok" if ok else "fail").inc(n)
+
     def dead_letter(self, reason_kind: str) -> None:
         """Count a dead letter; unknown kinds count as ``other``."""
         kind = reason_kind if reason_kind in DEADLETTER_REASONS else "processing_error"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -219,10 +220,10 @@ class Evaluator:
             self.runtime.metrics.rule_eval((time.perf_counter() - started) / count)
 
     def _observe(self, tp: Any, records: Sequence[Any], part: _Partition) -> None:
-        metrics = self.runtime.metrics
         pipeline = part.pipeline
         seen = part.alert_store.get(f"~offset/{tp.topic}")
         topic, partition = tp.topic, tp.partition
+        tally: Counter[tuple[str, bool]] = Counter()
         obs = None
         for r in records:
             # At-least-once redelivers what was processed but not yet committed;
@@ -231,7 +232,7 @@ class Evaluator:
                 continue
             try:
                 obs = Observation.from_json(r.value)
-                metrics.observation(obs)
+                tally[obs.probe, obs.ok] += 1
                 out = pipeline.observe(obs, SourceOffset(topic, partition, r.offset))
             except EventError as e:
                 self._reject(r, e)
@@ -240,7 +241,10 @@ class Evaluator:
                 log.exception("processing failed; message kept in the dead-letter topic")
                 self._reject(r, e)
                 continue
-            self._publish(partition, out, part)
+            if out.findings or out.alerts:
+                self._publish(partition, out, part)
+        metrics = self.runtime.metrics
+        metrics.observations(tally)
         if obs is not None:
             metrics.lag(time.time() - obs.observed_at.timestamp())
 
