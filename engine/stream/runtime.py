@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,9 @@ from engine.stream.alert_view import TopicStateView
 from engine.stream.rules_holder import RulesHolder
 
 log = logging.getLogger(__name__)
+
+#: How often, at most, the read model recomputes scores after new alert records.
+REFRESH_EVERY_S = 0.5
 
 
 class Runtime:
@@ -75,9 +79,13 @@ class Runtime:
             auto_offset_reset="earliest",
         )
         await consumer.start()
+        refreshed, pending = 0.0, False
         try:
             while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+                batches = await consumer.getmany(
+                    timeout_ms=int(REFRESH_EVERY_S * 1000), max_records=5000
+                )
+                pending = pending or bool(batches)
                 for tp, records in batches.items():
                     for r in records:
                         try:
@@ -89,7 +97,12 @@ class Runtime:
                             # The engine dead-letters bad controls; the ledger audit
                             # reports bad alert records. The view shows what is valid.
                             continue
-                self.view.refresh()
+                # Scores are recomputed at most every REFRESH_EVERY_S: the refresh
+                # shares the event loop with the evaluator, whose latency it adds to.
+                now = time.monotonic()
+                if pending and now - refreshed >= REFRESH_EVERY_S:
+                    self.view.refresh()
+                    refreshed, pending = now, False
         finally:
             await consumer.stop()
 
