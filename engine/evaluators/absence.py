@@ -37,7 +37,7 @@ from engine.ruleset.model import CompiledRule
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     obs = c.obs
     if obs.probe != rule.params["probe"] or not rule.test(c):
-        return state, []
+        return state, ()
     if state is None:
         return {"t": c.ts, "id": obs.id, "c": obs.collector, "v": obs.vantage, "u": obs.unit,
                 "f": 0}, []
@@ -46,7 +46,7 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
         c.ts, obs.id, obs.collector, obs.vantage, obs.unit, 0
     )
     if not fired:
-        return state, []
+        return state, ()
     why = f"{obs.probe} observations resumed after {format_duration(silent_for)} of silence"
     return state, [rule.finding(c, kind="resolve", evidence=(obs.id,), explanation=why)]
 
@@ -57,7 +57,7 @@ def tick(
     period: float = rule.params["for"]
     last = state["t"]
     if state.get("f") or now - last <= period:
-        return state, []
+        return state, ()
     probe = rule.params["probe"]
     collector, vantage = state["c"], state["v"]
     seen = env.collector_seen(collector)

@@ -5,7 +5,7 @@ observation the rule can see, in event time (``ctx.ts`` is
 ``observed_at``). ``state`` is the rule's plain-data state for one store key
 (an asset, or a unit for unit-scoped rules), ``None`` at first; the
 evaluator may update it in place and returns it (or ``None`` to drop it).
-Every evaluator must return ``(None, [])`` when ``state`` is ``None`` and
+Every evaluator must return ``(None, ())`` (no findings) when ``state`` is ``None`` and
 ``rule.test(ctx)`` (condition and exceptions) is false: the engine relies on
 it to skip the call.
 Rules that wait for something to *not* happen also have

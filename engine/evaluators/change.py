@@ -28,11 +28,11 @@ def normalise(v: Any) -> Any:
 
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     if not rule.test(c):
-        return state, []
+        return state, ()
     path, get = rule.params["field"]
     v = get(c)
     if v is None:
-        return state, []
+        return state, ()
     v = normalise(v)
     key, group = rule.group_of(c)
     if state is None:
@@ -40,7 +40,7 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     prev = state.get(key)
     state[key] = {"v": v, "id": c.obs.id}
     if prev is None or prev["v"] == v:
-        return state, []
+        return state, ()
     why = f"{path} changed from {show(prev['v'])} to {show(v)}"
     if rule.condition is not None:
         why += f"; {rule.explain(c)}"

@@ -24,7 +24,7 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
                 explanation=rule.resolve.explain(c),
             )
             return state or None, [r]
-    return state, []
+    return state, ()
 
 
 EVALUATOR = Evaluator("match", step, "every matching observation is a finding")

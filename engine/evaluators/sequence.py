@@ -22,7 +22,7 @@ from engine.ruleset.model import CompiledRule
 
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     if not rule.test(c):
-        return state, []
+        return state, ()
     steps = rule.params["steps"]
     within: float = rule.params["within"]
     key, group = rule.group_of(c)
@@ -48,11 +48,11 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
                     rule.finding(c, group=group, evidence=g["e"], explanation=why)
                 ]
             g["i"] = i + 1
-        return state, []
+        return state, ()
     if steps[0].fn(c):
         state = state if state is not None else {}
         state[key] = {"i": 1, "t": ts, "e": [c.obs.id], "a": c.obs.asset, "u": c.obs.unit}
-    return state, []
+    return state, ()
 
 
 def _not_followed(
@@ -69,7 +69,7 @@ def _not_followed(
             g = None
         elif then.fn(c):
             del state[key]
-            return state or None, []
+            return state or None, ()
     if g is None and first.fn(c):
         state = state if state is not None else {}
         state[key] = {"t": c.ts, "e": [c.obs.id], "a": c.obs.asset, "u": c.obs.unit, "gr": group}

@@ -44,7 +44,7 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
             return state, [
                 rule.finding(c, group=group, evidence=[h[1] for h in hist], explanation=why)
             ]
-        return state, []
+        return state, ()
     if state and rule.resolve is not None and rule.resolve.fn(c):
         key, group = rule.group_of(c)
         g = state.get(key)
@@ -56,8 +56,8 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
                     rule.finding(c, kind="resolve", group=group, evidence=(c.obs.id,),
                                  explanation=why)
                 ]
-            return state or None, []
-    return state, []
+            return state or None, ()
+    return state, ()
 
 
 EVALUATOR = Evaluator(

@@ -32,6 +32,7 @@ Fn = Callable[[Ctx], Any]
 
 _NUM = (int, float)
 _SCALAR = (str, int, float, bool)
+_SIZED = (str, list, tuple, dict)  # what ``len`` measures (functions.f_len)
 _ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _ARITH = {
     "+": operator.add,
@@ -75,6 +76,20 @@ def field_getter(path: str) -> Fn:
     return data_subfield
 
 
+def _data_key(node: Node) -> str | None:
+    """``name`` for a ``data.<name>`` field (read inline by the fused closures below)."""
+    if isinstance(node, Field) and node.path.startswith("data.") and node.path.count(".") == 1:
+        return node.path[5:]
+    return None
+
+
+def _obs_field(node: Node) -> Callable[[Any], Any] | None:
+    """A reader of an observation attribute (``ok``, ``probe``…) for a plain field."""
+    if isinstance(node, Field) and "." not in node.path and node.path in EVENT_FIELDS:
+        return operator.attrgetter(node.path)
+    return None
+
+
 def constant(node: Node) -> tuple[bool, Any]:
     """Whether a node is a constant, and its value."""
     if isinstance(node, Lit):
@@ -96,6 +111,9 @@ def compile_node(node: Node) -> Fn:
     if isinstance(node, Unary):
         x = compile_node(node.operand)
         if node.op == "not":
+            obs_field = _obs_field(node.operand)
+            if obs_field is not None:  # ``not ok``: one call, not two
+                return lambda c: not obs_field(c.obs)
             return lambda c: not x(c)
 
         def neg(c: Ctx) -> Any:
@@ -191,8 +209,38 @@ def _data_const(node: Compare) -> Fn | None:
     return None
 
 
+def _len_const(node: Compare) -> Fn | None:
+    """``len(data.<name>) <op> <number>``, in one closure (as ``len`` then the compare)."""
+    left, right = node.left, node.right
+    if not (node.op in _ORDER and isinstance(left, Call) and left.name == "len"
+            and len(left.args) == 1 and isinstance(right, Lit) and type(right.value) in _NUM):
+        return None
+    key = _data_key(left.args[0])
+    if key is None:
+        return None
+    order, k = _ORDER[node.op], right.value
+
+    def len_const(c: Ctx) -> Any:
+        v = c.data.get(key)
+        return isinstance(v, _SIZED) and order(len(v), k)  # no length: not ordered, false
+
+    return len_const
+
+
+def _const_in(node: Compare) -> Fn | None:
+    """``<literal> in <field>`` (e.g. ``"decommissioned" in asset.tags``), in one closure."""
+    if node.op not in ("in", "not in") or not isinstance(node.left, Lit) \
+            or not isinstance(node.right, Field):
+        return None
+    v, get, negate = node.left.value, compile_node(node.right), node.op == "not in"
+    if v is None:
+        return lambda c: False
+    t_in = fn.t_in
+    return lambda c: t_in(v, get(c)) != negate
+
+
 def _compare(node: Compare) -> Fn:
-    fast = _data_const(node)
+    fast = _data_const(node) or _len_const(node) or _const_in(node)
     if fast is not None:
         return fast
     left = compile_node(node.left)
@@ -276,13 +324,18 @@ def _call(node: Call) -> Fn:
         return lambda c: fn.in_networks(arg(c), nets)
     impl = fn.FUNCTIONS[node.name]
     args = [compile_node(a) for a in node.args]
+    key = _data_key(node.args[0])  # the usual first argument: read inline, one call less
     if len(args) == 1:
         (a0,) = args
+        if key is not None:
+            return lambda c: impl(c.data.get(key))
         return lambda c: impl(a0(c))
     a0, a1 = args
     second = node.args[1]
     if isinstance(second, ListLit) and all(_hashable(x) for x in second.items):
         members = frozenset(second.items)  # membership tests against a constant list
+        if key is not None:
+            return lambda c: impl(c.data.get(key), members)
         return lambda c: impl(a0(c), members)
     return lambda c: impl(a0(c), a1(c))
 

@@ -1,0 +1,79 @@
+"""The compiler's fused closures for common shapes mean what their parts mean.
+
+``len(data.title) > 0``, ``"a" in asset.tags``, ``not ok`` and calls on
+``data.<name>`` compile to single closures on the hot path; on any value
+they give what the composition of their parts gives.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.ruleset import functions as fn
+from engine.ruleset.context import Ctx
+from tests.engine.ruleset.exprutil import ASSET, LISTS, compile_text
+from tests.rulehelpers import obs
+
+VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True),
+    st.text(max_size=4),
+    st.lists(st.one_of(st.integers(0, 3), st.text(max_size=2), st.lists(st.integers(), max_size=1)),
+             max_size=4),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+ORDERS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _ctx(v: Any, ok: bool) -> Ctx:
+    return Ctx(obs(0, "http", ok=ok, title=v), ASSET)
+
+
+def _ordered(a: Any, op: str, k: Any) -> Any:
+    try:
+        return ORDERS[op](a, k)
+    except TypeError:
+        return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(v=VALUES, ok=st.booleans(), op=st.sampled_from(sorted(ORDERS)),
+       k=st.sampled_from([0, 1, 2.5, -1]))
+def test_fused_shapes_match_their_parts(v: Any, ok: bool, op: str, k: Any) -> None:
+    c = _ctx(v, ok)
+    _, length = compile_text("len(data.title)")
+    _, fused_len = compile_text(f"len(data.title) {op} {k}")
+    assert bool(fused_len(c)) == bool(_ordered(length(c), op, k))
+    assert fused_len(c) == _ordered(length(c), op, k)
+
+    _, contains = compile_text('"a" in data.title')
+    _, lacks = compile_text('"a" not in data.title')
+    assert contains(c) == fn.t_in("a", v)
+    assert lacks(c) == (not fn.t_in("a", v))
+
+    _, not_ok = compile_text("not ok")
+    assert not_ok(c) is (not ok)
+
+    _, any_in = compile_text("any_in(data.title, risky_ports)")
+    assert any_in(c) == fn.f_any_in(v, frozenset(LISTS["risky_ports"]))
+    _, size = compile_text("len(data.title)")
+    assert size(c) == fn.f_len(v)
+
+
+def test_a_literal_in_an_asset_field() -> None:
+    c = _ctx(None, True)
+    assert compile_text('"key-site" in asset.tags')[1](c) is True
+    assert compile_text('"other" in asset.tags')[1](c) is False
+    assert compile_text('"key-site" not in asset.tags')[1](c) is False
+    assert compile_text('null in asset.tags')[1](c) is False
+    assert compile_text('null not in asset.tags')[1](c) is False
+    no_asset = Ctx(obs(0, "http"), None)
+    assert compile_text('"key-site" in asset.tags')[1](no_asset) is False
+
+
+def test_the_fused_closures_are_the_ones_compiled() -> None:
+    assert compile_text("len(data.title) > 0")[1].__name__ == "len_const"
+    assert compile_text("not ok")[1].__code__.co_names == ("obs",)
