@@ -66,14 +66,16 @@ class PartitionReplay:
 
     def observe(self, obs: Observation, source: SourceOffset) -> None:
         """Apply the controls that came before ``obs``, then ``obs`` itself."""
-        self._controls_until(obs.observed_at, inclusive=False)
+        if self._next < len(self._controls):
+            self._controls_until(obs.observed_at, inclusive=False)
         try:
             out = self.pipeline.observe(obs, source)
         except Exception:  # the engine dead-letters it and goes on; so does replay
             self._stats.failed += 1
             return
         self._stats.observations += 1
-        self._take(out)
+        if out.findings or out.alerts:
+            self._take(out)
 
     def flush_controls(self) -> None:
         """Apply every control not applied yet (a follower that has caught up)."""
@@ -145,23 +147,30 @@ class Replay:
     def feed(self, batch: Iterable[RecordLike]) -> int:
         """Decode and evaluate one batch of observation records; returns how many were read."""
         n = 0
-        since, until, topic = self.since, self.until, self.topic
+        since, until, topic, stats = self.since, self.until, self.topic, self.stats
+        bounded = since is not None or until is not None
+        decode = Observation.from_json
+        partitions = self.partitions
+        last, part = -1, None  # a batch is usually one partition's: look it up once
         for rec in batch:
             n += 1
-            if rec.value is None:
-                self.stats.rejected += 1
+            value = rec.value
+            if value is None:
+                stats.rejected += 1
                 continue
             try:
-                obs = Observation.from_json(rec.value)
+                obs = decode(value)
             except EventError:
-                self.stats.rejected += 1
+                stats.rejected += 1
                 continue
-            t = obs.observed_at
-            if (since is not None and t < since) or (until is not None and t > until):
-                continue
-            self.partitions[rec.partition].observe(
-                obs, SourceOffset(topic, rec.partition, rec.offset)
-            )
+            if bounded:
+                t = obs.observed_at
+                if (since is not None and t < since) or (until is not None and t > until):
+                    continue
+            p = rec.partition
+            if p != last or part is None:
+                part, last = partitions[p], p
+            part.observe(obs, SourceOffset(topic, p, rec.offset))
         return n
 
     def finish(self) -> list[Alert]:

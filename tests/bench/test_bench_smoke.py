@@ -90,4 +90,7 @@ def test_replay_bench_runs(kafka_bootstrap: str) -> None:
         "bench_replay.py", "--bootstrap", kafka_bootstrap, "--observations", "500",
         "--runs", "1", "--workers", "1",
     )  # fmt: skip
-    assert "replay" in out
+    for row in ("read, old: kafka-python", "read, new: aiokafka", "replay, old read path",
+                "replay (ssa replay", "pipeline only", "replay: new / old ="):  # fmt: skip
+        assert row in out
+    assert "the same alerts, byte for byte" in out
