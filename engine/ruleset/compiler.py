@@ -210,21 +210,27 @@ def _data_const(node: Compare) -> Fn | None:
 
 
 def _len_const(node: Compare) -> Fn | None:
-    """``len(data.<name>) <op> <number>``, in one closure (as ``len`` then the compare)."""
+    """``len(<x>) <op> <number>``, in one closure (as ``len`` then the compare)."""
     left, right = node.left, node.right
     if not (node.op in _ORDER and isinstance(left, Call) and left.name == "len"
             and len(left.args) == 1 and isinstance(right, Lit) and type(right.value) in _NUM):
         return None
-    key = _data_key(left.args[0])
-    if key is None:
-        return None
     order, k = _ORDER[node.op], right.value
+    key = _data_key(left.args[0])
+    if key is not None:
 
-    def len_const(c: Ctx) -> Any:
-        v = c.data.get(key)
-        return isinstance(v, _SIZED) and order(len(v), k)  # no length: not ordered, false
+        def len_const(c: Ctx) -> Any:
+            v = c.data.get(key)
+            return isinstance(v, _SIZED) and order(len(v), k)  # no length: not ordered, false
 
-    return len_const
+        return len_const
+    arg = compile_node(left.args[0])
+
+    def len_of_const(c: Ctx) -> Any:
+        v = arg(c)
+        return isinstance(v, _SIZED) and order(len(v), k)
+
+    return len_of_const
 
 
 def _const_in(node: Compare) -> Fn | None:
@@ -307,8 +313,8 @@ def _compare(node: Compare) -> Fn:
         matches = fn.searcher(k)
         return lambda c: matches(left(c))
     if op == "in_cidr":
-        nets = fn.parse_networks([k] if isinstance(k, str) else k)
-        return lambda c: fn.in_networks(left(c), nets)
+        in_nets = fn.network_test(fn.parse_networks([k] if isinstance(k, str) else k))
+        return lambda c: in_nets(left(c))
     test = _TESTS[op]
     return lambda c: test(left(c), right(c))
 
@@ -320,8 +326,8 @@ def _call(node: Call) -> Fn:
     if node.name == "in_cidr":
         arg = compile_node(node.args[0])
         _, k = constant(node.args[1])
-        nets = fn.parse_networks([k] if isinstance(k, str) else k)
-        return lambda c: fn.in_networks(arg(c), nets)
+        in_nets = fn.network_test(fn.parse_networks([k] if isinstance(k, str) else k))
+        return lambda c: in_nets(arg(c))
     impl = fn.FUNCTIONS[node.name]
     args = [compile_node(a) for a in node.args]
     key = _data_key(node.args[0])  # the usual first argument: read inline, one call less

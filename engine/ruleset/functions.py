@@ -166,15 +166,50 @@ def t_in(a: Any, b: Any) -> bool:
     return False
 
 
+#: How many distinct values a ``matches`` or ``in_cidr`` test remembers its answer for.
+#: Probe values repeat (cipher names, protocols, source addresses), and a regex
+#: search or an address parse costs far more than a lookup. Cleared when full.
+ANSWERS_KEPT = 4096
+
+
 def searcher(pattern: str) -> Any:
-    """A bounded regex test for ``matches``."""
+    """A bounded regex test for ``matches`` (answers for recent strings remembered)."""
     rx = compile_regex(pattern)
     search = rx.search
+    seen: dict[str, bool] = {}
 
     def matches(v: Any) -> bool:
-        return isinstance(v, str) and search(v[:MAX_SUBJECT]) is not None
+        if v.__class__ is not str:
+            return isinstance(v, str) and search(v[:MAX_SUBJECT]) is not None
+        hit = seen.get(v)
+        if hit is None:
+            hit = search(v[:MAX_SUBJECT]) is not None
+            if len(v) <= 256:  # only short values are worth keeping
+                if len(seen) >= ANSWERS_KEPT:
+                    seen.clear()
+                seen[v] = hit
+        return hit
 
     return matches
+
+
+def network_test(nets: tuple[Network, ...]) -> Any:
+    """``in_networks(value, nets)``, with answers for recent address strings remembered."""
+    seen: dict[str, bool] = {}
+
+    def test(v: Any) -> bool:
+        if v.__class__ is not str:
+            return in_networks(v, nets)
+        hit = seen.get(v)
+        if hit is None:
+            hit = in_networks(v, nets)
+            if len(v) <= 256:
+                if len(seen) >= ANSWERS_KEPT:
+                    seen.clear()
+                seen[v] = hit
+        return hit
+
+    return test
 
 
 FUNCTIONS: dict[str, Any] = {

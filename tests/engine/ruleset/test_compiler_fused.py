@@ -77,3 +77,24 @@ def test_a_literal_in_an_asset_field() -> None:
 def test_the_fused_closures_are_the_ones_compiled() -> None:
     assert compile_text("len(data.title) > 0")[1].__name__ == "len_const"
     assert compile_text("not ok")[1].__code__.co_names == ("obs",)
+
+
+def test_remembered_answers_stay_right(monkeypatch: Any) -> None:
+    monkeypatch.setattr(fn, "ANSWERS_KEPT", 3)
+    matches = fn.searcher("(?i)rc4|des")
+    in_nets = fn.network_test(fn.parse_networks(["192.0.2.0/24"]))
+    for _ in range(3):  # first answers, then remembered ones, across clearing
+        for i in range(6):
+            assert matches(f"TLS_RSA_WITH_RC4_{i}") is True
+            assert matches(f"TLS_AES_{i}") is False
+            assert in_nets(f"192.0.2.{i}") is True
+            assert in_nets(f"198.51.100.{i}") is False
+    assert matches(None) is False and matches(["rc4"]) is False
+    assert in_nets(["10.0.0.1", "192.0.2.9"]) is True and in_nets("not an address") is False
+
+    class Text(str):
+        pass
+
+    assert matches(Text("des")) is True and in_nets(Text("192.0.2.1")) is True
+    long = "x" * 300 + "rc4"
+    assert matches(long) is True and matches(long) is True
