@@ -79,3 +79,18 @@ def dead_letter(
         "value_b64": base64.b64encode(raw).decode("ascii") if raw is not None else None,
     }
     return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+
+
+def dead_letter_of(message: Any, error: Exception, *, at: datetime, component: str) -> bytes:
+    """``dead_letter`` for a consumed Kafka message: anything with ``topic``,
+    ``partition``, ``offset``, ``key`` and ``value`` (aiokafka's and Faust's records)."""
+    return dead_letter(
+        message.value,
+        error,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        at=at,
+        component=component,
+    )

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from engine.broker import bootstrap_servers
-from engine.deadletter import dead_letter
+from engine.deadletter import dead_letter_of
 from engine.errors import EventError, NotifyError
 from engine.events import Alert, Control, format_time
 from engine.inventory.model import Inventory
@@ -236,16 +236,7 @@ class NotifierService:
 
     async def _reject(self, m: ConsumerRecord[bytes, bytes], e: EventError) -> None:
         assert self._producer is not None
-        raw = dead_letter(
-            m.value,
-            e,
-            topic=m.topic,
-            partition=m.partition,
-            offset=m.offset,
-            key=m.key,
-            at=self.wall(),
-            component="notifier",
-        )
+        raw = dead_letter_of(m, e, at=self.wall(), component="notifier")
         await self._producer.send_and_wait(self.settings.topic("deadletter"), raw)
 
     async def _reprobe(self, req: ReprobeRequest, now: datetime) -> None:

@@ -1,1 +1,1 @@
-"""The Faust adapter: app, runtime, read model."""
+"""The engine worker: batch evaluator, changelog state, Faust control agent, runtime, read model."""

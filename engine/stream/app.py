@@ -30,7 +30,7 @@ from typing import Any
 
 import faust
 
-from engine.deadletter import dead_letter, reason_kind
+from engine.deadletter import dead_letter_of, reason_kind
 from engine.errors import EventError
 from engine.events import Control
 from engine.settings import Settings
@@ -77,16 +77,7 @@ def create_app(settings: Settings, runtime: Runtime) -> faust.App:
                 c = Control.from_json(m.value)
             except EventError as e:
                 await deadletter.send(
-                    value=dead_letter(
-                        m.value,
-                        e,
-                        topic=m.topic,
-                        partition=m.partition,
-                        offset=m.offset,
-                        key=m.key,
-                        at=datetime.now(UTC),
-                        component="engine",
-                    )
+                    value=dead_letter_of(m, e, at=datetime.now(UTC), component="engine")
                 )
                 runtime.metrics.dead_letter(reason_kind(e))
                 log.warning("dead letter %s[%d]@%d: %s", m.topic, m.partition, m.offset, e)

@@ -35,7 +35,7 @@ from typing import Any
 from aiokafka import ConsumerRebalanceListener
 
 from engine.audit.ledger import seal
-from engine.deadletter import dead_letter, reason_kind
+from engine.deadletter import dead_letter_of, reason_kind
 from engine.errors import EventError
 from engine.events import Control, Observation, SourceOffset
 from engine.pipeline import Output, Pipeline
@@ -296,16 +296,7 @@ class Evaluator:
         self._outbox.add(
             self.deadletter,
             None,
-            dead_letter(
-                r.value,
-                error,
-                topic=r.topic,
-                partition=r.partition,
-                offset=r.offset,
-                key=r.key,
-                at=datetime.now(UTC),
-                component="engine",
-            ),
+            dead_letter_of(r, error, at=datetime.now(UTC), component="engine"),
         )
         self.runtime.metrics.dead_letter(reason_kind(error))
         log.warning("dead letter %s[%d]@%d: %s", r.topic, r.partition, r.offset, error)
