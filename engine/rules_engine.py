@@ -40,6 +40,8 @@ UNIT_PREFIX = "unit:"
 #: A key is ticked this much (event seconds) before its due time, so that no
 #: rounding of ``last + period`` against ``now - last`` can make a tick late.
 EARLY_S = 1.0
+_NEVER = float("inf")
+_EARLIEST = float("-inf")
 
 
 class RuleEngine:
@@ -75,8 +77,6 @@ class RuleEngine:
         #: (a lower bound: it is checked against the state when it comes), in a heap.
         self._due: dict[str, float] = {}
         self._heap: list[tuple[float, str]] = []
-        #: Keys whose time-driven state a step changed since the last tick.
-        self._touched: set[str] = set()
         for key in store.keys():
             self._schedule(key, self._due_of(key, store.get(key)))
 
@@ -103,11 +103,12 @@ class RuleEngine:
         findings: list[Finding] = []
         store = self.store
         state: dict[str, Any] | None = None
-        dirty = ticks = False
+        dirty = False
         routes = self._routes.get(obs.probe)
         if routes is None:
             routes = self._any_routes
-        for rule, step, rid, per_unit, gate, timed in routes:
+        due_at = self._due
+        for rule, step, rid, per_unit, gate, delay in routes:
             if per_unit:
                 findings += self._unit_step(rule, c, gate)
                 continue
@@ -122,7 +123,8 @@ class RuleEngine:
             if after is not None:
                 dirty = True
                 state[rid] = after
-                ticks = ticks or timed
+                if delay is not None and ts + delay < due_at.get(key, _NEVER):
+                    self._schedule(key, ts + delay)
             elif before is not None:
                 dirty = True
                 del state[rid]
@@ -131,8 +133,6 @@ class RuleEngine:
         if dirty and state is not None:
             if state:
                 store[key] = state
-                if ticks:
-                    self._touched.add(key)
             elif key in store:
                 del store[key]
         return findings
@@ -148,8 +148,9 @@ class RuleEngine:
             state.pop(rule.id, None)
         else:
             state[rule.id] = after
-            if rule.evaluator.tick is not None:
-                self._touched.add(key)
+            delay = _delay(rule)
+            if delay is not None:
+                self._schedule(key, c.ts + delay)
         if state:
             self.store[key] = state
         elif key in self.store:
@@ -224,9 +225,6 @@ class RuleEngine:
     def _due_keys(self, limit: float) -> list[str]:
         """The keys whose state is due by ``limit`` (taken off the schedule), sorted."""
         store = self.store
-        touched, self._touched = self._touched, set()
-        for key in touched:
-            self._schedule(key, self._due_of(key, store.get(key)))
         heap, bound, keys = self._heap, self._due, []
         while heap and heap[0][0] <= limit:
             due, key = heapq.heappop(heap)
@@ -258,7 +256,20 @@ class RuleEngine:
         return self.tick(datetime.fromtimestamp(self.watermark, UTC))
 
 
-def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any, bool]:
+def _delay(rule: CompiledRule) -> float | None:
+    """How soon after a step the rule's state may fall due (``None``: it never ticks).
+
+    The engine brings the key's due time forward to the step's time plus this
+    (never later than it was); a rule type that cannot say gets ``-inf``, so the
+    key is looked at, and its due time worked out, at the next tick.
+    """
+    ev = rule.evaluator
+    if ev.tick is None:
+        return None
+    return ev.delay(rule) if ev.delay is not None and ev.due is not None else _EARLIEST
+
+
+def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any, float | None]:
     """What the hot loop needs of a rule.
 
     The gate is the rule's condition-and-exceptions test: every evaluator
@@ -271,7 +282,7 @@ def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any, bool]
         first, test = rule.params["steps"][0].fn, rule.test
         gate = first if gate is None else (lambda c: test(c) and first(c))
     ev = rule.evaluator
-    return (rule, ev.step, rule.id, rule.scope == "unit", gate, ev.tick is not None)
+    return (rule, ev.step, rule.id, rule.scope == "unit", gate, _delay(rule))
 
 
 def _routed(probe: str, rules: list[CompiledRule]) -> tuple[CompiledRule, ...]:

@@ -104,6 +104,7 @@ EVALUATOR = Evaluator(
     },
     tick=tick,
     due=due,
+    delay=lambda rule: float(rule.params["for"]),  # a step sets ``t`` to its own time
     condition_required=False,
     supports_resolve=False,
     supports_group_by=False,

@@ -73,6 +73,10 @@ class Evaluator:
     tick: TickFn | None = None
     #: Until when ``tick`` does nothing (see ``DueFn``); ``None``: tick every key, always.
     due: DueFn | None = None
+    #: ``delay(rule)``: a step at event time ``ts`` never makes the state due before
+    #: ``ts + delay`` (its due is at least the earlier of the one before and that).
+    #: ``None``: unknown, the engine works the due time out again after every step.
+    delay: Callable[[CompiledRule], float] | None = None
     condition_required: bool = True
     #: Whether ``resolve``/``group_by`` mean something for this type.
     supports_resolve: bool = True

@@ -124,6 +124,7 @@ EVALUATOR = Evaluator(
     },
     tick=tick,
     due=due,
+    delay=lambda rule: float(rule.params["within"]),  # a new group starts at the step's time
     condition_required=False,
     supports_resolve=False,
 )
