@@ -63,6 +63,9 @@ E = TypeVar("E", bound="_Event")
 #: written on every change, the lifecycle's clock on every call). Bounded.
 _FORMATTED: dict[datetime, str] = {}
 _FORMATTED_MAX = 4096
+#: ``YYYY-MM-DDTHH:MM`` of recent minutes: a new time formats only its seconds.
+_MINUTES: dict[tuple[int, int, int, int, int], str] = {}
+_TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
 
 
 def format_time(t: datetime) -> str:
@@ -72,7 +75,14 @@ def format_time(t: datetime) -> str:
     text = _FORMATTED.get(t)
     if text is None:
         if t.year >= 1000:  # the same text as strftime's, faster
-            text = t.isoformat(timespec="microseconds")[:-6] + "Z"
+            minute = (t.year, t.month, t.day, t.hour, t.minute)
+            head = _MINUTES.get(minute)
+            if head is None:
+                head = t.isoformat(timespec="minutes")[:-6]  # without "+00:00"
+                if len(_MINUTES) >= _FORMATTED_MAX:
+                    _MINUTES.clear()
+                _MINUTES[minute] = head
+            text = f"{head}:{_TWO_DIGITS[t.second]}.{t.microsecond:06d}Z"
         else:  # strftime writes years before 1000 unpadded
             text = t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         if len(_FORMATTED) >= _FORMATTED_MAX:
