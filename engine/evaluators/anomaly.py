@@ -19,7 +19,7 @@ import numpy as np
 
 from engine.evaluators.base import Evaluator, Param, State, StepResult
 from engine.ruleset.context import Ctx
-from engine.ruleset.model import CompiledRule
+from engine.ruleset.model import NO_GROUP, CompiledRule
 
 
 def ewma_baseline(values: list[float], alpha: float) -> tuple[float, float]:
@@ -53,11 +53,13 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
         if state and rule.resolve is not None and rule.resolve.fn(c):
             return _resolve(rule, state, c, rule.resolve.explain(c))
         return state, ()
-    path, get, alpha, z_limit, min_std, direction, warmup = _prepared(rule)
+    path, get, alpha, z_limit, min_std, direction, warmup = (
+        rule.params.get("_prepared") or _prepared(rule)
+    )
     x = get(c)
     if type(x) is not float and type(x) is not int:
         return state, ()
-    key, group = rule.group_of(c)
+    key, group = rule.group_of(c) if rule.group_getters else NO_GROUP
     if state is None:
         state = {}
     g: list[Any] | None = state.get(key)

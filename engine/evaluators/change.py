@@ -11,7 +11,7 @@ from typing import Any
 from engine.evaluators.base import Evaluator, Param, State, StepResult
 from engine.ruleset.context import Ctx
 from engine.ruleset.explain import show
-from engine.ruleset.model import CompiledRule
+from engine.ruleset.model import NO_GROUP, CompiledRule
 
 _SEQ = (list, tuple)  # a tuple: an inline ``list | tuple`` is built on every call
 
@@ -34,7 +34,7 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     if v is None:
         return state, ()
     v = normalise(v)
-    key, group = rule.group_of(c)
+    key, group = rule.group_of(c) if rule.group_getters else NO_GROUP
     if state is None:
         state = {}
     prev = state.get(key)

@@ -48,8 +48,9 @@ class Condition:
         return replace(self, fn=compile_node(specialize(self.node, probe, shared)))
 
 
-#: The group of rules without group_by (shared: ``finding`` copies what it keeps).
-_NO_GROUP: tuple[str, dict[str, str]] = ("", {})
+#: The group of rules without group_by (shared: ``finding`` copies what it keeps;
+#: evaluators on the hot path use it instead of calling ``group_of``).
+NO_GROUP: tuple[str, dict[str, str]] = ("", {})
 
 
 def _always(c: Ctx) -> bool:
@@ -131,7 +132,7 @@ class CompiledRule:
     def group_of(self, c: Ctx) -> tuple[str, dict[str, str]]:
         """The group key (for state) and the group values (for the finding)."""
         if not self.group_getters:
-            return _NO_GROUP
+            return NO_GROUP
         values = []
         for get in self.group_getters:
             v = get(c)
