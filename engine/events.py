@@ -426,7 +426,8 @@ def _fast_observation(d: dict[str, Any]) -> Observation | None:
             return None
         if (
             oid.__class__ is not str
-            or not _name_match(oid)
+            # uuid-like ids need no regex: ASCII letters and digits always match it
+            or not ((oid.isascii() and oid.isalnum() and len(oid) <= 200) or _name_match(oid))
             or (asset not in names and not _known_name(asset))
             or (unit not in names and not _known_name(unit))
             or (probe not in names and not _known_name(probe))
