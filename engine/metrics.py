@@ -141,11 +141,20 @@ class EngineMetrics:
 
 
 class StateCollector(Collector):
-    """Yields the risk and firing gauges from the latest snapshot at scrape time."""
+    """Yields the risk and firing gauges from the latest snapshot at scrape time.
+
+    The inventory gauges (``ssa_unit_info``, ``ssa_asset_info``) depend on the
+    inventory alone, so they are built once per inventory, not on every
+    refresh (at 10,000 assets that was most of a refresh's time: BENCHMARKS.md,
+    Scale). An inventory change replaces the mappings, it does not mutate
+    them (``Inventory`` is rebuilt on sync), which is what the cache keys on.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._families: list[Metric] = _families(None, {}, ())
+        self._info_of: tuple[object, object] | None = None
+        self._info: list[Metric] = _inventory_families({}, {})
+        self._families: list[Metric] = [*_state_families(None, {}, ()), *self._info]
 
     def update(
         self,
@@ -154,7 +163,9 @@ class StateCollector(Collector):
         alerts: Sequence[AlertSnapshot],
         units: Mapping[str, Unit],
     ) -> None:
-        families = _families(scores, assets, alerts, units)
+        if self._info_of is None or self._info_of[0] is not assets or self._info_of[1] is not units:
+            self._info, self._info_of = _inventory_families(assets, units), (assets, units)
+        families = [*_state_families(scores, assets, alerts), *self._info]
         with self._lock:
             self._families = families
 
@@ -164,14 +175,13 @@ class StateCollector(Collector):
         yield from families
 
     def describe(self) -> Iterable[Metric]:
-        return _families(None, {}, ())
+        return [*_state_families(None, {}, ()), *_inventory_families({}, {})]
 
 
-def _families(
+def _state_families(
     scores: Scores | None,
     assets: Mapping[str, Asset],
     alerts: Sequence[AlertSnapshot],
-    units: Mapping[str, Unit] | None = None,
 ) -> list[Metric]:
     asset_g = GaugeMetricFamily(
         "ssa_asset_risk_score", "Risk score of an asset, 0-100", labels=["asset", "unit", "kind"]
@@ -198,9 +208,15 @@ def _families(
     tally = Tally((_severity(a.severity), a.rule, a.unit) for a in alerts if a.state != "resolved")
     for labels, n in sorted(tally.items()):
         firing_g.add_metric(list(labels), n)
-    # The inventory's own names (e.g. 市人民政府办公室), so dashboards can show them:
-    # join with ``* on(unit) group_left(name) ssa_unit_info``. Names come from the
-    # inventory, never from events, so the label set stays bounded.
+    return [asset_g, unit_g, posture_g, firing_g]
+
+
+def _inventory_families(assets: Mapping[str, Asset], units: Mapping[str, Unit]) -> list[Metric]:
+    """The inventory's own names (e.g. 市人民政府办公室), so dashboards can show them.
+
+    Join with ``* on(unit) group_left(name) ssa_unit_info``. Names come from
+    the inventory, never from events, so the label set stays bounded.
+    """
     unit_info = GaugeMetricFamily(
         "ssa_unit_info", "A registered unit and its name (always 1)", labels=["unit", "name"]
     )
@@ -209,11 +225,11 @@ def _families(
         "A registered asset, its name and criticality (always 1)",
         labels=["asset", "unit", "kind", "name", "criticality"],
     )
-    for u in sorted((units or {}).values(), key=lambda u: u.id):
+    for u in sorted(units.values(), key=lambda u: u.id):
         unit_info.add_metric([u.id, u.name or u.id], 1)
     for a in sorted(assets.values(), key=lambda a: a.id):
         asset_info.add_metric([a.id, a.unit, a.kind, a.name or a.id, str(a.criticality)], 1)
-    return [asset_g, unit_g, posture_g, firing_g, unit_info, asset_info]
+    return [unit_info, asset_info]
 
 
 def _severity(s: str) -> str:

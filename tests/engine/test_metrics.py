@@ -143,3 +143,29 @@ def test_inventory_names_are_exported_as_info_series() -> None:
     key = (("asset", "portal"), ("criticality", str(portal.criticality)), ("kind", portal.kind),
            ("name", portal.name or "portal"), ("unit", portal.unit))  # fmt: skip
     assert s[("ssa_asset_info", key)] == 1
+
+
+def test_info_series_follow_a_replaced_inventory() -> None:
+    m = EngineMetrics(CollectorRegistry())
+    units = {"gov-office": Unit("gov-office", "市政府办公室")}
+    m.update_state(compute_scores(ALERTS, ASSETS, NOW), ASSETS, ALERTS, units)
+    m.update_state(compute_scores([], ASSETS, NOW), ASSETS, [], units)  # same inventory
+    assert {dict(k[1])["asset"] for k in samples(m.registry) if k[0] == "ssa_asset_info"} == {
+        "portal", "gw-1",
+    }  # fmt: skip
+    smaller = {"portal": ASSETS["portal"]}  # a sync replaces the mapping
+    renamed = {"gov-office": Unit("gov-office", "市人民政府办公室")}
+    m.update_state(compute_scores([], smaller, NOW), smaller, [], renamed)
+    s = samples(m.registry)
+    assert {dict(k[1])["asset"] for k in s if k[0] == "ssa_asset_info"} == {"portal"}
+    assert s[("ssa_unit_info", (("name", "市人民政府办公室"), ("unit", "gov-office")))] == 1
+    assert ("ssa_unit_info", (("name", "市政府办公室"), ("unit", "gov-office"))) not in s
+
+
+def test_a_batch_of_observations_is_counted_at_once() -> None:
+    m = EngineMetrics(CollectorRegistry())
+    m.observations({("http", True): 40, ("http", False): 2, ("gopher", True): 3})
+    s = samples(m.registry)
+    assert s[("ssa_observations_total", (("probe", "http"), ("result", "ok")))] == 40
+    assert s[("ssa_observations_total", (("probe", "http"), ("result", "fail")))] == 2
+    assert s[("ssa_observations_total", (("probe", "other"), ("result", "ok")))] == 3
