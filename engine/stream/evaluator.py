@@ -36,7 +36,7 @@ from aiokafka import ConsumerRebalanceListener
 
 from engine.audit.ledger import seal
 from engine.deadletter import dead_letter_of, reason_kind
-from engine.errors import EventError
+from engine.errors import BrokerError, EventError
 from engine.events import Control, Observation, SourceOffset
 from engine.pipeline import Output, Pipeline
 from engine.settings import Settings
@@ -115,21 +115,21 @@ class Evaluator:
             linger_ms=PRODUCER_LINGER_MS,
             max_batch_size=PRODUCER_BATCH_BYTES,
         )
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=self.group,
-            client_id=f"{self.group}-consumer",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            # Same partition numbers of both inputs to the same worker.
-            partition_assignment_strategy=(RangePartitionAssignor,),
-            session_timeout_ms=int(engine.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(engine.heartbeat_interval_s * 1000),
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-        )
         await self._producer.start()
         try:
             await self._ensure_changelogs()
+            self._consumer = AIOKafkaConsumer(
+                bootstrap_servers=bootstrap,
+                group_id=self.group,
+                client_id=f"{self.group}-consumer",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                # Same partition numbers of both inputs to the same worker.
+                partition_assignment_strategy=(RangePartitionAssignor,),
+                session_timeout_ms=int(engine.session_timeout_s * 1000),
+                heartbeat_interval_ms=int(engine.heartbeat_interval_s * 1000),
+                max_partition_fetch_bytes=8 * 1024 * 1024,
+            )
             self._consumer.subscribe(
                 [self.observations, self.commands], listener=_Rebalance(self)
             )
@@ -157,20 +157,31 @@ class Evaluator:
                 await self._batch(batches)
 
     async def _ensure_changelogs(self) -> None:
-        """Create the changelog topics (compacted, one partition per input partition)."""
+        """Create the changelog topics (compacted, one partition per input partition).
+
+        The inputs must exist (``ssa topics create``); a worker started
+        without them stops with that message instead of waiting on metadata.
+        """
         from kafka.admin import KafkaAdminClient, NewTopic
         from kafka.errors import TopicAlreadyExistsError
-
-        partitions = await self._producer.partitions_for(self.observations)
-        n = len(partitions)
 
         def create() -> None:
             admin = KafkaAdminClient(
                 bootstrap_servers=self.runtime.bootstrap, client_id=f"{self.group}-admin"
             )
             try:
-                missing = [t for t in self.changelogs if t not in set(admin.list_topics())]
-                for topic in missing:
+                present = set(admin.list_topics())
+                missing_inputs = [t for t in (self.observations, self.commands) if t not in present]
+                if missing_inputs:
+                    raise BrokerError(
+                        f"topic {', '.join(missing_inputs)} does not exist on "
+                        f"{self.runtime.bootstrap}; create the topics first: ssa topics create"
+                    )
+                (described,) = admin.describe_topics([self.observations])
+                n = len(described["partitions"])
+                for topic in self.changelogs:
+                    if topic in present:
+                        continue
                     try:
                         admin.create_topics([
                             NewTopic(

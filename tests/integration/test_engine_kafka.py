@@ -140,3 +140,26 @@ def test_engine_end_to_end(engine: EngineProcess, kafka_settings: Settings) -> N
     # And the control itself is on ssa.control, for the audit.
     controls = read_topic(bootstrap, kafka_settings.topic("control"), expect=1)
     assert b'"kind":"ack"' in controls[0].value
+
+
+def test_a_worker_without_its_input_topics_stops_and_says_so(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    prefix = f"missing{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSA_")}
+    env.update(SSA_KAFKA_BOOTSTRAP=kafka_bootstrap, SSA_TOPICS_PREFIX=prefix,
+               SSA_API_PORT="0", SSA_ENGINE_DATA_DIR=str(tmp_path / "data"))  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "engine", "--rules", str(REPO / "rules"),
+         "--inventory", str(REPO / "inventory")],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert (
+        f"topic {prefix}.observations, {prefix}.engine-commands does not exist on "
+        f"{kafka_bootstrap}; create the topics first: ssa topics create"
+    ) in done.stdout + done.stderr
