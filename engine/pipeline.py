@@ -6,6 +6,12 @@ event's own (``observed_at``); time-based work (absence rules, quiet-period
 resolution, silence ends) runs when the event-time watermark advances by at
 least ``tick_every_s``. The time of the last tick is kept in the store, so a
 restarted worker ticks on the same schedule and gives the same alerts.
+
+A ``Pipeline`` reads its stores once when it is built and then keeps indexes
+of them in memory (when each key's time-driven rules fall due, which alerts
+are active): while it lives it must be the only writer of its stores. A
+driver whose stores changed underneath (a partition handed back after a
+rebalance) builds a new one, as the engine does on revocation.
 """
 
 from __future__ import annotations
