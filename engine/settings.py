@@ -96,14 +96,14 @@ class CollectorSettings:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """The streaming engine (Faust worker)."""
+    """The streaming engine worker (``ssa engine``)."""
 
     rules: str = "rules"
     inventory: str = "inventory"
+    #: Names the engine's consumer groups and changelog topics (``<prefix>-<app_id>...``).
     app_id: str = "ssa-engine"
+    #: Local files of the worker's Faust app (the control fan-out); state lives in Kafka.
     data_dir: str = field(default_factory=lambda: _home(".local", "state", "ssa", "engine"))
-    web_port: int = 6066
-    web_host: str = "127.0.0.1"
     #: How long a silent worker keeps its partitions before the group moves them.
     session_timeout_s: float = 10.0
     heartbeat_interval_s: float = 3.0
