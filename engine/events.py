@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
 
 import orjson
 
@@ -243,10 +243,10 @@ def _clip(s: str, n: int = 60) -> str:
 def _dump_value(v: Any) -> Any:
     if isinstance(v, datetime):
         return format_time(v)
+    if isinstance(v, SourceOffset):  # before ``tuple``: it is one
+        return {"topic": v.topic, "partition": v.partition, "offset": v.offset}
     if isinstance(v, tuple):
         return [_dump_value(x) for x in v]
-    if isinstance(v, SourceOffset):
-        return {"topic": v.topic, "partition": v.partition, "offset": v.offset}
     return v
 
 
@@ -265,9 +265,13 @@ def _allowed_keys(cls: type[_Event]) -> frozenset[str]:
     return keys
 
 
-@dataclass(frozen=True, slots=True)
-class SourceOffset:
-    """Where an input record sits in Kafka, so an alert can cite its source."""
+class SourceOffset(NamedTuple):
+    """Where an input record sits in Kafka, so an alert can cite its source.
+
+    A named tuple, not a frozen dataclass: one is made per observation, and a
+    frozen dataclass's ``__init__`` (``object.__setattr__`` per field) was 7 %
+    of the pure pipeline's time.
+    """
 
     topic: str
     partition: int
