@@ -61,6 +61,22 @@ def _work(partitions: list[int]) -> tuple[dict[int, list[bytes]], dict[str, Any]
     )
 
 
+def balanced_shares(sizes: Mapping[int, int], workers: int) -> list[list[int]]:
+    """Partitions split over at most ``workers`` shares of about equal record counts.
+
+    Largest first, each to the share with the fewest records so far (ties: the
+    lower share). Observations are keyed by unit, so partitions differ in
+    size, and a round-robin split left one worker waiting for the other.
+    """
+    loads = [0] * max(1, min(workers, len(sizes)))
+    shares: list[list[int]] = [[] for _ in loads]
+    for p in sorted(sizes, key=lambda p: (-sizes[p], p)):
+        i = min(range(len(loads)), key=lambda i: (loads[i], i))
+        shares[i].append(p)
+        loads[i] += sizes[p]
+    return [sorted(share) for share in shares if share]
+
+
 def replay_parallel(
     job_args: dict[str, Any],
     workers: int,
@@ -70,8 +86,7 @@ def replay_parallel(
     ctx = multiprocessing.get_context("fork")
     counter = ctx.Value("q", 0)
     job = _Job(counter=counter, **job_args)
-    parts = sorted(job.ranges)
-    shares = [parts[i::workers] for i in range(workers) if parts[i::workers]]
+    shares = balanced_shares({p: r.size for p, r in job.ranges.items()}, workers)
     _JOB[:] = [job]
     try:
         with ProcessPoolExecutor(len(shares), mp_context=ctx) as pool:
