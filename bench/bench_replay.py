@@ -100,7 +100,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bootstrap", default=os.environ.get("SSA_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
     ap.add_argument("--observations", type=int, default=100_000)
-    ap.add_argument("--partitions", type=int, default=3)
+    # The topics' default partition count: --workers shares partitions out, so
+    # with 3 partitions two workers could never split the work evenly.
+    ap.add_argument("--partitions", type=int, default=Settings.load(env={}).topics.partitions)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--write", action="store_true", help="record the figures in BENCHMARKS.md")
