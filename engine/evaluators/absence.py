@@ -31,20 +31,27 @@ from engine.evaluators.base import (
 )
 from engine.events import format_time
 from engine.ruleset.context import Ctx
-from engine.ruleset.model import CompiledRule
+from engine.ruleset.model import ALWAYS, CompiledRule
 
 
 def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     obs = c.obs
-    if obs.probe != rule.params["probe"] or not rule.test(c):
+    test = rule.test  # no condition (the usual case): nothing to call
+    if obs.probe != rule.params["probe"] or (test is not ALWAYS and not test(c)):
         return state, ()
+    ts = c.ts
     if state is None:
-        return {"t": c.ts, "id": obs.id, "c": obs.collector, "v": obs.vantage, "u": obs.unit,
+        return {"t": ts, "id": obs.id, "c": obs.collector, "v": obs.vantage, "u": obs.unit,
                 "f": 0}, []
-    fired, silent_for = state["f"], c.ts - state["t"]
-    state["t"], state["id"], state["c"], state["v"], state["u"], state["f"] = (
-        c.ts, obs.id, obs.collector, obs.vantage, obs.unit, 0
-    )
+    # One store per key (this runs for every observation of the probe): no tuple built.
+    fired = state["f"]
+    silent_for = ts - state["t"]
+    state["t"] = ts
+    state["id"] = obs.id
+    state["c"] = obs.collector
+    state["v"] = obs.vantage
+    state["u"] = obs.unit
+    state["f"] = 0
     if not fired:
         return state, ()
     why = f"{obs.probe} observations resumed after {format_duration(silent_for)} of silence"

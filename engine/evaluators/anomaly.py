@@ -42,8 +42,11 @@ def _prepared(rule: CompiledRule) -> tuple[Any, ...]:
     fast: tuple[Any, ...] | None = p.get("_prepared")
     if fast is None:
         path, get = p["field"]
+        # ``data.<name>`` is read inline (``get`` would do the same ``data.get`` in a call)
+        data_key = path[5:] if path.startswith("data.") and path.count(".") == 1 else None
         fast = p["_prepared"] = (
-            path, get, p["alpha"], p["z"], max(p["min_std"], 1e-9), p["direction"], p["warmup"]
+            path, get, p["alpha"], p["z"], max(p["min_std"], 1e-9), p["direction"], p["warmup"],
+            data_key,
         )
     return fast
 
@@ -53,10 +56,10 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
         if state and rule.resolve is not None and rule.resolve.fn(c):
             return _resolve(rule, state, c, rule.resolve.explain(c))
         return state, ()
-    path, get, alpha, z_limit, min_std, direction, warmup = (
+    path, get, alpha, z_limit, min_std, direction, warmup, data_key = (
         rule.params.get("_prepared") or _prepared(rule)
     )
-    x = get(c)
+    x = c.data.get(data_key) if data_key is not None else get(c)
     if type(x) is not float and type(x) is not int:
         return state, ()
     key, group = rule.group_of(c) if rule.group_getters else NO_GROUP

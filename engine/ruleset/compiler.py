@@ -83,6 +83,13 @@ def _data_key(node: Node) -> str | None:
     return None
 
 
+def _asset_key(node: Node) -> str | None:
+    """``name`` for an ``asset.<name>`` field (read inline by the fused closures below)."""
+    if isinstance(node, Field) and node.path.startswith("asset.") and node.path.count(".") == 1:
+        return node.path[6:]
+    return None
+
+
 def _obs_field(node: Node) -> Callable[[Any], Any] | None:
     """A reader of an observation attribute (``ok``, ``probe``…) for a plain field."""
     if isinstance(node, Field) and "." not in node.path and node.path in EVENT_FIELDS:
@@ -123,6 +130,19 @@ def compile_node(node: Node) -> Fn:
         return neg
     if isinstance(node, Logic):
         left, right = compile_node(node.left), compile_node(node.right)
+        # an observation attribute (``ok``) or its negation on the left: read inline
+        lnode, negated = node.left, False
+        if isinstance(lnode, Unary) and lnode.op == "not":
+            lnode, negated = lnode.operand, True
+        attr = _obs_field(lnode)
+        if attr is not None:
+            if node.op == "and":
+                if negated:
+                    return lambda c: not attr(c.obs) and right(c)
+                return lambda c: attr(c.obs) and right(c)
+            if negated:
+                return lambda c: not attr(c.obs) or right(c)
+            return lambda c: attr(c.obs) or right(c)
         if node.op == "and":
             return lambda c: left(c) and right(c)
         return lambda c: left(c) or right(c)
@@ -224,6 +244,15 @@ def _len_const(node: Compare) -> Fn | None:
             return isinstance(v, _SIZED) and order(len(v), k)  # no length: not ordered, false
 
         return len_const
+    akey = _asset_key(left.args[0])
+    if akey is not None:
+
+        def len_asset_const(c: Ctx) -> Any:
+            a = c.asset
+            v = None if a is None else getattr(a, akey)
+            return isinstance(v, _SIZED) and order(len(v), k)
+
+        return len_asset_const
     arg = compile_node(left.args[0])
 
     def len_of_const(c: Ctx) -> Any:
@@ -242,6 +271,14 @@ def _const_in(node: Compare) -> Fn | None:
     if v is None:
         return lambda c: False
     t_in = fn.t_in
+    akey = _asset_key(node.right)
+    if akey is not None:
+
+        def const_in_asset(c: Ctx) -> bool:
+            a = c.asset
+            return t_in(v, None if a is None else getattr(a, akey)) != negate
+
+        return const_in_asset
     return lambda c: t_in(v, get(c)) != negate
 
 
@@ -343,6 +380,14 @@ def _call(node: Call) -> Fn:
         if key is not None:
             return lambda c: impl(c.data.get(key), members)
         return lambda c: impl(a0(c), members)
+    akey = _asset_key(second)
+    if key is not None and akey is not None:  # diff(data.open_ports, asset.expected_ports)
+
+        def data_asset_call(c: Ctx) -> Any:
+            a = c.asset
+            return impl(c.data.get(key), None if a is None else getattr(a, akey))
+
+        return data_asset_call
     return lambda c: impl(a0(c), a1(c))
 
 

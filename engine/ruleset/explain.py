@@ -3,11 +3,12 @@
 ``explain(node, ctx)`` gives text such as
 ``data.status (503) == 200 and asset.criticality (5) >= 4``: every field is
 followed by its value, macros are expanded in parentheses. It runs only when
-a rule fires, so it may recompile sub-expressions instead of caching them.
+a rule fires; each tree's explainer is built once (``explainer``) and reused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -64,24 +65,54 @@ def show(value: Any) -> str:
 
 def explain(node: Node, ctx: Ctx) -> str:
     """The expression with each field's resolved value."""
+    return explainer(node)(ctx)
+
+
+_EXPLAINERS: dict[int, tuple[Node, Callable[[Ctx], str]]] = {}
+
+
+def explainer(node: Node) -> Callable[[Ctx], str]:
+    """``explain`` for ``node`` as one closure, built once per tree (keyed by identity).
+
+    The walk over the tree, its type tests and the text that does not depend on
+    the observation are done here, once, instead of on every finding.
+    """
+    hit = _EXPLAINERS.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    if len(_EXPLAINERS) > 20_000:
+        _EXPLAINERS.clear()
+    fn = _build(node)
+    _EXPLAINERS[id(node)] = (node, fn)
+    return fn
+
+
+def _build(node: Node) -> Callable[[Ctx], str]:
     if isinstance(node, Field):
-        return f"{node.path} ({show(_compiled(node)(ctx))})"
+        head, get = f"{node.path} (", _compiled(node)
+        return lambda c: f"{head}{show(get(c))})"
     if isinstance(node, Macro):
-        return f"({explain(node.body, ctx)})"
+        body = explainer(node.body)
+        return lambda c: f"({body(c)})"
     if isinstance(node, Unary):
-        sep = " " if node.op == "not" else ""
-        return f"{node.op}{sep}{_child(node.operand, ctx, node)}"
-    if isinstance(node, Compare) and node.op == "==" and isinstance(node.left, Field):
-        lit = node.right
-        if isinstance(lit, Lit) and isinstance(lit.value, str):
-            if _compiled(node.left)(ctx) == lit.value:
-                return f"{node.left.path} == {lit.src}"  # true and obvious: no value needed
+        head = f"{node.op}{' ' if node.op == 'not' else ''}"
+        operand = _child(node.operand, node)
+        return lambda c: f"{head}{operand(c)}"
     if isinstance(node, _BINARY):
-        return f"{_child(node.left, ctx, node)} {node.op} {_child(node.right, ctx, node)}"
+        left, right, mid = _child(node.left, node), _child(node.right, node), f" {node.op} "
+        lit = node.right
+        if (isinstance(node, Compare) and node.op == "==" and isinstance(node.left, Field)
+                and isinstance(lit, Lit) and isinstance(lit.value, str)):
+            get, value = _compiled(node.left), lit.value
+            obvious = f"{node.left.path} == {lit.src}"  # true and obvious: no value needed
+            return lambda c: obvious if get(c) == value else f"{left(c)}{mid}{right(c)}"
+        return lambda c: f"{left(c)}{mid}{right(c)}"
     if isinstance(node, Call):
-        args = ", ".join(plain(a) for a in node.args)
-        return f"{node.name}({args}) ({show(_compiled(node)(ctx))})"
-    return plain(node)
+        head = f"{node.name}({', '.join(plain(a) for a in node.args)}) ("
+        get = _compiled(node)
+        return lambda c: f"{head}{show(get(c))})"
+    text = plain(node)
+    return lambda c: text
 
 
 _PRECEDENCE = {"or": 1, "and": 2, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, "**": 7}
@@ -97,9 +128,12 @@ def _prec(node: Node) -> int:
     return 9
 
 
-def _child(child: Node, ctx: Ctx, parent: Node) -> str:
-    text = explain(child, ctx)
-    return f"({text})" if _prec(child) < _prec(parent) else text
+def _child(child: Node, parent: Node) -> Callable[[Ctx], str]:
+    """The child's explainer, in parentheses where it binds less tightly than its parent."""
+    inner = explainer(child)
+    if _prec(child) < _prec(parent):
+        return lambda c: f"({inner(c)})"
+    return inner
 
 
 def plain(node: Node) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.alerting.policy import AlertPolicy
 from engine.errors import Mark
-from engine.events import Finding
+from engine.events import SCHEMA_VERSION, Finding
 from engine.ruleset.compiler import compile_node
 from engine.ruleset.context import Ctx
 from engine.ruleset.explain import explain
@@ -55,6 +55,11 @@ NO_GROUP: tuple[str, dict[str, str]] = ("", {})
 
 def _always(c: Ctx) -> bool:
     return True
+
+
+#: The test of a rule without condition or exceptions (an evaluator on the hot
+#: path may compare ``rule.test`` with it and skip the call).
+ALWAYS = _always
 
 
 def make_test(
@@ -156,29 +161,48 @@ class CompiledRule:
         """A finding of this rule about ``c``'s asset, with a deterministic id."""
         obs = c.obs
         when = obs.observed_at if at is None else datetime.fromtimestamp(at, UTC)
-        group = dict(group or {})
-        key = "\x1f".join(
-            [self.id, self.version, obs.asset, kind, *sorted(f"{k}={v}" for k, v in group.items()),
-             *evidence, repr(at)]
-        )
-        fid = hashlib.sha256(key.encode()).hexdigest()[:32]
-        return Finding(
-            id=fid,
-            rule=self.id,
-            rule_version=self.version,
-            asset=obs.asset,
-            unit=obs.unit,
-            severity=self.severity,
-            at=when,
-            title=self.title.render(c) + title_suffix,
-            kind=kind,
-            explanation=explanation,
-            evidence=tuple(evidence),
-            group=group,
-            risk_weight=self.risk_weight,
-            tags=self.tags,
-            sources=(c.source,) if c.source is not None else (),
-        )
+        group = dict(group) if group else {}
+        parts = [self.id, self.version, obs.asset, kind]
+        if group:
+            parts += sorted(f"{k}={v}" for k, v in group.items())
+        parts += evidence
+        parts.append(repr(at))
+        fid = _sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+        # Built through the slots' setters: the frozen dataclass's __init__ goes through
+        # object.__setattr__ by name for each of its 16 fields (the same event either way).
+        f: Finding = _new(Finding)
+        _f_id(f, fid)
+        _f_rule(f, self.id)
+        _f_rule_version(f, self.version)
+        _f_asset(f, obs.asset)
+        _f_unit(f, obs.unit)
+        _f_severity(f, self.severity)
+        _f_at(f, when)
+        _f_title(f, self.title.render(c) + title_suffix)
+        _f_kind(f, kind)
+        _f_explanation(f, explanation)
+        _f_evidence(f, tuple(evidence))
+        _f_group(f, group)
+        _f_risk_weight(f, self.risk_weight)
+        _f_tags(f, self.tags)
+        _f_sources(f, (c.source,) if c.source is not None else ())
+        _f_v(f, SCHEMA_VERSION)
+        return f
+
+
+_sha256 = hashlib.sha256
+_new = object.__new__
+#: Finding's fields, in order; ``finding`` sets each of them (checked here, at import).
+_FINDING_FIELDS = (
+    "id", "rule", "rule_version", "asset", "unit", "severity", "at", "title", "kind",
+    "explanation", "evidence", "group", "risk_weight", "tags", "sources", "v",
+)
+if tuple(f.name for f in fields(Finding)) != _FINDING_FIELDS:  # pragma: no cover
+    raise ImportError("engine.events.Finding changed its fields: update CompiledRule.finding")
+(_f_id, _f_rule, _f_rule_version, _f_asset, _f_unit, _f_severity, _f_at, _f_title, _f_kind,
+ _f_explanation, _f_evidence, _f_group, _f_risk_weight, _f_tags, _f_sources, _f_v) = (
+    vars(Finding)[name].__set__ for name in _FINDING_FIELDS
+)
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,28 @@ def test_remembered_answers_stay_right(monkeypatch: Any) -> None:
     assert matches(Text("des")) is True and in_nets(Text("192.0.2.1")) is True
     long = "x" * 300 + "rc4"
     assert matches(long) is True and matches(long) is True
+
+
+@settings(max_examples=200, deadline=None)
+@given(v=VALUES, ok=st.booleans(), with_asset=st.booleans(),
+       op=st.sampled_from(sorted(ORDERS)), k=st.sampled_from([0, 1, 2.5, -1]))
+def test_fused_asset_and_logic_shapes_match_their_parts(
+    v: Any, ok: bool, with_asset: bool, op: str, k: Any
+) -> None:
+    c = Ctx(obs(0, "http", ok=ok, title=v), ASSET if with_asset else None)
+    ports = ASSET.expected_ports if with_asset else None
+    tags = ASSET.tags if with_asset else None
+    _, fused_len = compile_text(f"len(asset.expected_ports) {op} {k}")
+    assert fused_len(c) == _ordered(fn.f_len(ports), op, k)
+    assert compile_text('"key-site" in asset.tags')[1](c) == fn.t_in("key-site", tags)
+    _, d = compile_text("diff(data.title, asset.expected_ports)")
+    assert d(c) == fn.f_diff(v, ports)
+    _, title = compile_text("data.title")
+    for text, want in [
+        ("not ok or data.title", (not ok) or title(c)),
+        ("not ok and data.title", (not ok) and title(c)),
+        ("ok or data.title", ok or title(c)),
+        ("ok and data.title", ok and title(c)),
+    ]:
+        got = compile_text(text)[1](c)
+        assert (got is want or got == want) and type(got) is type(want)
