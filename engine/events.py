@@ -291,7 +291,8 @@ class _Event:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form: times as strings, tuples as lists."""
-        return {f.name: _dump_value(getattr(self, f.name)) for f in fields(self)}
+        # fields not given to __init__ are derived (Observation.observed_ts): not sent
+        return {f.name: _dump_value(getattr(self, f.name)) for f in fields(self) if f.init}
 
     def to_json(self) -> bytes:
         """Canonical JSON bytes: sorted keys, no whitespace."""
@@ -370,6 +371,12 @@ class Observation(_Event):
     error: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     v: int = SCHEMA_VERSION
+    #: ``observed_at`` as POSIX seconds (the rule engine's clock), worked out once when
+    #: the event is built. Derived, so not part of the message, the repr or equality.
+    observed_ts: float = field(default=0.0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _set_observed_ts(self, self.observed_at.timestamp())
 
     _checks: ClassVar[dict[str, tuple[Callable[[str, str, Any], Any], bool]]] = {
         "id": (_Check.name, True),
@@ -395,7 +402,7 @@ _new_object = object.__new__
 # The slots' setters: building a frozen event without its generated __init__
 # (which goes through object.__setattr__ by name for every field) halves its cost.
 (_set_id, _set_asset, _set_unit, _set_probe, _set_observed_at, _set_collector, _set_vantage,
- _set_ok, _set_duration_s, _set_error, _set_data, _set_v) = (
+ _set_ok, _set_duration_s, _set_error, _set_data, _set_v, _set_observed_ts) = (
     vars(Observation)[f.name].__set__ for f in fields(Observation)
 )
 
@@ -473,6 +480,7 @@ def _fast_observation(d: dict[str, Any]) -> Observation | None:
     _set_error(obs, error)
     _set_data(obs, data)
     _set_v(obs, SCHEMA_VERSION)
+    _set_observed_ts(obs, t.timestamp())
     return obs
 
 

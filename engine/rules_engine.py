@@ -60,6 +60,11 @@ class RuleEngine:
         self._assets_seen: dict[str, float] = dict(seen) if isinstance(seen, dict) else {}
         #: Whether the two maps above changed since they were last written.
         self._seen_changed = False
+        #: The latest time in either map (0.0 when both are empty).
+        self._seen_max: float = max(
+            [0.0, *(v for m in (self._collectors, self._assets_seen) for v in m.values()
+                    if isinstance(v, int | float))]
+        )
         self._ctx = Ctx.blank()
         rules = ruleset.enabled
         self._any: tuple[CompiledRule, ...] = tuple(r for r in rules if r.probes is None)
@@ -89,17 +94,24 @@ class RuleEngine:
         c.obs = obs
         c.data = obs.data
         c.asset = self.assets.get(key)
-        c.ts = ts = obs.observed_at.timestamp()
+        c.ts = ts = obs.observed_ts
         c.source = source
         c.memo = None
         if ts > self.watermark:
             self.watermark = ts
-        if ts > self._collectors.get(obs.collector, 0.0):
+        if ts > self._seen_max:
+            # later than every time in both maps (the usual case): no need to look
+            self._seen_max = ts
             self._collectors[obs.collector] = ts
-            self._seen_changed = True
-        if ts > self._assets_seen.get(key, 0.0):
             self._assets_seen[key] = ts
             self._seen_changed = True
+        else:
+            if ts > self._collectors.get(obs.collector, 0.0):
+                self._collectors[obs.collector] = ts
+                self._seen_changed = True
+            if ts > self._assets_seen.get(key, 0.0):
+                self._assets_seen[key] = ts
+                self._seen_changed = True
         findings: list[Finding] = []
         store = self.store
         state: dict[str, Any] | None = None
@@ -122,7 +134,8 @@ class RuleEngine:
             after, found = step(rule, before, c)
             if after is not None:
                 dirty = True
-                state[rid] = after
+                if after is not before:  # most steps update their state in place
+                    state[rid] = after
                 if delay is not None and ts + delay < due_at.get(key, _NEVER):
                     self._schedule(key, ts + delay)
             elif before is not None:

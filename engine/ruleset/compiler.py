@@ -42,6 +42,7 @@ _ARITH = {
     "%": operator.mod,
     "**": operator.pow,
 }
+_MISSING: Any = object()  # a macro not computed yet for this observation
 _TESTS = {"contains": fn.t_contains, "startswith": fn.t_startswith, "endswith": fn.t_endswith}
 
 
@@ -158,15 +159,17 @@ def compile_node(node: Node) -> Fn:
 def _macro(name: str, body: Fn) -> Fn:
     """A macro's value is computed once per observation, however many rules use it."""
 
+    missing = _MISSING
+
     def macro(c: Ctx) -> Any:
         memo = c.memo
         if memo is None:
             v = body(c)
             c.memo = {name: v}
             return v
-        if name in memo:
-            return memo[name]
-        v = memo[name] = body(c)
+        v = memo.get(name, missing)
+        if v is missing:
+            v = memo[name] = body(c)
         return v
 
     return macro
@@ -377,6 +380,8 @@ def _call(node: Call) -> Fn:
     second = node.args[1]
     if isinstance(second, ListLit) and all(_hashable(x) for x in second.items):
         members = frozenset(second.items)  # membership tests against a constant list
+        if key is not None and impl is fn.f_any_in:
+            return _any_in_data(key, members)
         if key is not None:
             return lambda c: impl(c.data.get(key), members)
         return lambda c: impl(a0(c), members)
@@ -389,6 +394,25 @@ def _call(node: Call) -> Fn:
 
         return data_asset_call
     return lambda c: impl(a0(c), a1(c))
+
+
+def _any_in_data(key: str, members: frozenset[Any]) -> Fn:
+    """``any_in(data.<key>, <constant list>)`` in one closure (``f_any_in`` inlined)."""
+    seq = (list, tuple)
+
+    def any_in_data(c: Ctx) -> bool:
+        a = c.data.get(key)
+        if not isinstance(a, seq):
+            return False
+        for x in a:
+            try:
+                if x in members:
+                    return True
+            except TypeError:  # an unhashable item is in no set
+                continue
+        return False
+
+    return any_in_data
 
 
 def _hashable(x: Any) -> bool:

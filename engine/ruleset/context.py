@@ -26,7 +26,7 @@ class Ctx:
         self.obs = obs
         self.data: dict[str, Any] = obs.data
         self.asset = asset
-        self.ts = obs.observed_at.timestamp()
+        self.ts = obs.observed_ts
         self.source = source
         #: Macro values already computed for this observation.
         self.memo: dict[str, Any] | None = None
