@@ -34,6 +34,18 @@ STORES = ("rule-state", "alert-state")
 _DELETED = object()
 
 
+#: Changelog topic configs: compacted, in segments that roll hourly, so
+#: compaction (which never touches the active segment) keeps a recovery
+#: short; with Kafka's defaults (1 GiB or 7 days) a busy engine's changelog
+#: would grow by every write for a week.
+CHANGELOG_CONFIGS = {
+    "cleanup.policy": "compact",
+    "segment.ms": str(3_600_000),
+    "segment.bytes": str(64 * 1024 * 1024),
+    "min.compaction.lag.ms": "0",
+}
+
+
 def changelog_topic(prefix: str, app_id: str, store: str) -> str:
     """The changelog topic of ``store`` (one of ``STORES``)."""
     return f"{prefix}-{app_id}-{store}-changelog"
@@ -136,9 +148,9 @@ async def recover(
         auto_offset_reset="earliest",
         **consumer_options,
     )
-    await consumer.start()
     records = 0
     try:
+        await consumer.start()
         tps = [TopicPartition(t, p) for t in topics for p in partitions]
         consumer.assign(tps)
         end = await consumer.end_offsets(tps)

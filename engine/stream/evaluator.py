@@ -14,10 +14,24 @@ even with ``take_events``, which capped a worker near 5,000 observations/s
 (BENCHMARKS.md). Here the per-message cost is decoding plus the core.
 
 State: one ``ChangelogStore`` pair per partition (``changelog.py``),
-recovered from the changelog topics when the partition is assigned and
-written back at the end of every batch. The last processed offset of each
-input is kept in the alert state with the records it produced, so input
-redelivered after a crash (processed, not yet committed) is skipped.
+recovered from the changelog topics when the partition is assigned (by the
+consuming loop, with the partition paused, not inside the rebalance
+callback) and written back after every batch. The last processed offset of
+each input is kept in the alert state, so input redelivered after a crash
+(processed, not yet committed) is skipped. A batch goes out in three steps,
+each after the previous one is acknowledged: its findings, alerts and dead
+letters; then its state changes with that marker; then its input offsets.
+A crash between them makes the next owner redo the batch from the previous
+state, which writes byte-identical records again (at-least-once), and never
+skips a batch whose alerts were not written.
+
+Not covered: the two changelog topics and the outputs are not written
+atomically (Kafka transactions would do that, and would fence a worker
+that was evicted but still writes; aiokafka's transactional offset commit
+cannot carry the group generation that fencing per worker needs). If the
+rule-state records of a batch land and its alert-state records fail for
+good, the worker stops, and its successor redoes the batch over rule state
+that already holds it.
 Alerts are sealed into the partition's hash chain and appended to the *same
 partition number* of ``ssa.alerts``: each chain has exactly one writer.
 """
@@ -40,7 +54,13 @@ from engine.errors import BrokerError, EventError
 from engine.events import Control, Observation, SourceOffset
 from engine.pipeline import Output, Pipeline
 from engine.settings import Settings
-from engine.stream.changelog import STORES, ChangelogStore, changelog_topic, recover
+from engine.stream.changelog import (
+    CHANGELOG_CONFIGS,
+    STORES,
+    ChangelogStore,
+    changelog_topic,
+    recover,
+)
 from engine.stream.outbox import Outbox
 from engine.stream.runtime import Runtime
 
@@ -87,6 +107,8 @@ class Evaluator:
         self.changelogs = [changelog_topic(prefix, app_id, s) for s in STORES]
         self.partitions: dict[int, _Partition] = {}
         self._owned: set[Any] = set()
+        #: Assigned partitions whose state is not recovered yet (paused meanwhile).
+        self._unrecovered: set[Any] = set()
         self._outbox = Outbox()
         self._lock = asyncio.Lock()
         self._committing: asyncio.Future[None] | None = None
@@ -151,6 +173,9 @@ class Evaluator:
                 self._failed = self._committing.exception()
             if self._failed is not None:
                 raise self._failed
+            if self._unrecovered:
+                async with self._lock:
+                    await self._recover()  # an error here stops the worker
             if not batches:
                 continue
             async with self._lock:
@@ -177,8 +202,20 @@ class Evaluator:
                         f"topic {', '.join(missing_inputs)} does not exist on "
                         f"{self.runtime.bootstrap}; create the topics first: ssa topics create"
                     )
-                (described,) = admin.describe_topics([self.observations])
-                n = len(described["partitions"])
+                existing = [t for t in self.changelogs if t in present]
+                counts = {
+                    d["name"]: len(d["partitions"])
+                    for d in admin.describe_topics([self.observations, self.commands, *existing])
+                }
+                n = counts[self.observations]
+                # Partition p of every one of these is the same engine partition.
+                wrong = {t: c for t, c in counts.items() if c != n}
+                if wrong:
+                    raise BrokerError(
+                        f"{self.observations} has {n} partitions but "
+                        + ", ".join(f"{t} has {c}" for t, c in sorted(wrong.items()))
+                        + "; the engine's topics must have the same partition count"
+                    )
                 for topic in self.changelogs:
                     if topic in present:
                         continue
@@ -188,7 +225,7 @@ class Evaluator:
                                 name=topic,
                                 num_partitions=n,
                                 replication_factor=self.settings.topics.replication,
-                                topic_configs={"cleanup.policy": "compact"},
+                                topic_configs=CHANGELOG_CONFIGS,
                             )
                         ])
                     except TopicAlreadyExistsError:
@@ -207,8 +244,10 @@ class Evaluator:
         count = 0
         for tp, records in batches.items():
             part = self.partitions.get(tp.partition)
-            if tp not in self._owned or part is None or not records:
+            if tp not in self._owned or tp in self._unrecovered or not records:
                 continue  # fetched before a rebalance took the partition away
+            if part is None:
+                raise RuntimeError(f"partition {tp.partition} is assigned but has no state")
             touched.append(part)
             if tp.topic == self.commands:
                 self._commands(tp, records, part)
@@ -218,14 +257,16 @@ class Evaluator:
             part.alert_store[f"~offset/{tp.topic}"] = last
             commit[tp] = last + 1
             count += len(records)
-        # One changelog record per key changed in the batch, after the batch's
-        # findings and alerts, all handed to the producer together.
+        # One changelog record per key changed in the batch (the processed-offset
+        # markers among them), encoded now but sent only once the batch's
+        # findings, alerts and dead letters are on the broker (_commit_when_sent).
+        state = Outbox()
         for part in touched:
-            part.rule_store.flush(self._outbox)
-            part.alert_store.flush(self._outbox)
+            part.rule_store.flush(state)
+            part.alert_store.flush(state)
         futures = await self._outbox.send(self._producer)
         self._committing = asyncio.ensure_future(
-            self._commit_when_sent(self._committing, futures, commit)
+            self._commit_when_sent(self._committing, futures, state, commit)
         )
         if count:
             self.runtime.metrics.rule_eval((time.perf_counter() - started) / count)
@@ -318,19 +359,28 @@ class Evaluator:
         self,
         previous: asyncio.Future[None] | None,
         futures: list[asyncio.Future[Any]],
+        state: Outbox,
         offsets: dict[Any, int],
     ) -> None:
-        """Commit ``offsets`` once the batch's records (and earlier batches) are on the broker.
+        """Outputs acknowledged, then the state that records them, then the input offsets.
 
-        Runs while the next batch is evaluated. A failed delivery raises
-        here, so the batch is never committed: it is redelivered to the
-        worker that recovers the partition's state.
+        Runs while the next batch is evaluated, after the previous batch's
+        run (so state records and commits keep batch order). The order is
+        what makes a failure or a crash safe: the state, with its
+        processed-offset marker, never reaches the changelog before the
+        batch's alerts reach ``ssa.alerts``. Whatever stops the sequence
+        leaves the batch to be done again from the previous state, which
+        gives byte-identical records (the audit lists them as redelivered);
+        a failed delivery raises here and nothing after it is sent or
+        committed.
         """
         from aiokafka.errors import CommitFailedError, IllegalStateError
 
         if previous is not None:
             await previous
         for f in futures:
+            await f
+        for f in await state.send(self._producer):
             await f
         if not offsets:
             return
@@ -358,23 +408,44 @@ class Evaluator:
         async with self._lock:
             await self._settle()
             self._owned.clear()
+            self._unrecovered.clear()
             self.partitions.clear()
             self.ready.clear()
 
     async def _assigned(self, assigned: set[Any]) -> None:
+        """Pause the new partitions; the consuming loop recovers their state, then resumes.
+
+        Not recovered here: aiokafka sends no heartbeats while this callback
+        runs, so a recovery longer than the session timeout would get the
+        worker thrown out of the group, and back, without end; and an error
+        raised here would only be logged.
+        """
         async with self._lock:
-            numbers = sorted({tp.partition for tp in assigned})
-            data = await recover(self.runtime.bootstrap, self.changelogs, numbers)
-            rule_topic, alert_topic = self.changelogs
-            for p in numbers:
-                self.partitions[p] = _Partition(
-                    ChangelogStore(rule_topic, p, data[(rule_topic, p)]),
-                    ChangelogStore(alert_topic, p, data[(alert_topic, p)]),
-                    self.runtime,
-                )
             self._owned = set(assigned)
-            self.ready.set()
-            log.info("engine partitions %s assigned and recovered", numbers)
+            self._unrecovered = set(assigned)
+            if assigned:
+                self._consumer.pause(*assigned)
+
+    async def _recover(self) -> None:
+        """Rebuild the state of the partitions assigned last, then let them be fetched."""
+        tps, self._unrecovered = self._unrecovered, set()
+        numbers = sorted({tp.partition for tp in tps})
+        started = time.monotonic()
+        data = await recover(self.runtime.bootstrap, self.changelogs, numbers)
+        rule_topic, alert_topic = self.changelogs
+        for p in numbers:
+            self.partitions[p] = _Partition(
+                ChangelogStore(rule_topic, p, data[(rule_topic, p)]),
+                ChangelogStore(alert_topic, p, data[(alert_topic, p)]),
+                self.runtime,
+            )
+        self._consumer.resume(*tps)
+        self.ready.set()
+        log.info(
+            "engine partitions %s assigned and recovered in %.1fs",
+            numbers,
+            time.monotonic() - started,
+        )
 
     def reload(self) -> None:
         """Give every pipeline the rule set just loaded (state is kept)."""
@@ -383,7 +454,7 @@ class Evaluator:
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Settles commits before partitions move; recovers state for new ones."""
+    """Settles commits before partitions move; marks new ones for recovery."""
 
     def __init__(self, evaluator: Evaluator) -> None:
         self._ev = evaluator

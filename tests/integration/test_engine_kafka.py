@@ -9,6 +9,9 @@ a state change on the alerts topic.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -142,24 +145,53 @@ def test_engine_end_to_end(engine: EngineProcess, kafka_settings: Settings) -> N
     assert b'"kind":"ack"' in controls[0].value
 
 
-def test_a_worker_without_its_input_topics_stops_and_says_so(
-    kafka_bootstrap: str, tmp_path: Path
-) -> None:
-    import os
-    import subprocess
-    import sys
-
-    prefix = f"missing{uuid.uuid4().hex[:8]}"
+def _engine_until_it_stops(
+    bootstrap: str, prefix: str, tmp_path: Path, partitions: int = 3
+) -> subprocess.CompletedProcess[str]:
+    """``ssa engine`` on the example inventory, run to its end (it is expected to stop)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SSA_")}
-    env.update(SSA_KAFKA_BOOTSTRAP=kafka_bootstrap, SSA_TOPICS_PREFIX=prefix,
-               SSA_API_PORT="0", SSA_ENGINE_DATA_DIR=str(tmp_path / "data"))  # fmt: skip
-    done = subprocess.run(
+    env.update(SSA_KAFKA_BOOTSTRAP=bootstrap, SSA_TOPICS_PREFIX=prefix,
+               SSA_TOPICS_PARTITIONS=str(partitions), SSA_API_PORT="0",
+               SSA_ENGINE_DATA_DIR=str(tmp_path / "data"))  # fmt: skip
+    return subprocess.run(
         [sys.executable, "-m", "engine.cli", "engine", "--rules", str(REPO / "rules"),
          "--inventory", str(REPO / "inventory")],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
+
+
+def test_a_worker_without_its_input_topics_stops_and_says_so(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    prefix = f"missing{uuid.uuid4().hex[:8]}"
+    done = _engine_until_it_stops(kafka_bootstrap, prefix, tmp_path)
     assert done.returncode != 0
     assert (
         f"topic {prefix}.observations, {prefix}.engine-commands does not exist on "
         f"{kafka_bootstrap}; create the topics first: ssa topics create"
     ) in done.stdout + done.stderr
+
+
+def test_a_worker_that_cannot_recover_its_state_stops(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    """A changelog record that is not JSON: the worker must stop with the error, not
+    run on without the partition's state (an error in a rebalance callback would
+    only be logged by aiokafka, and the worker would sit idle, reporting healthy)."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    s = kafka_settings
+    changelog = f"{s.topics.prefix}-{s.engine.app_id}-alert-state-changelog"
+    admin = KafkaAdminClient(bootstrap_servers=s.kafka.bootstrap)
+    try:
+        admin.create_topics([NewTopic(changelog, num_partitions=3, replication_factor=1,
+                                      topic_configs={"cleanup.policy": "compact"})])  # fmt: skip
+    finally:
+        admin.close()
+    producer = KafkaProducer(bootstrap_servers=s.kafka.bootstrap, acks="all")
+    producer.send(changelog, key=b'"1/alert/x"', value=b"\xff not json", partition=1)
+    producer.flush()
+    producer.close()
+    done = _engine_until_it_stops(s.kafka.bootstrap, s.topics.prefix, tmp_path)
+    assert done.returncode != 0
+    assert "evaluator stopped" in done.stdout + done.stderr
