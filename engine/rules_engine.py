@@ -114,20 +114,19 @@ class RuleEngine:
                 self._seen_changed = True
         findings: list[Finding] = []
         store = self.store
-        state: dict[str, Any] | None = None
         dirty = False
         routes = self._routes.get(obs.probe)
         if routes is None:
             routes = self._any_routes
+        if not routes:
+            return findings
+        # the key's state, read once (nearly every routed rule reads it)
+        state: dict[str, Any] = store.get(key) or {}
         due_at = self._due
         for rule, step, rid, per_unit, gate, delay in routes:
             if per_unit:
                 findings += self._unit_step(rule, c, gate)
                 continue
-            if state is None:
-                state = store.get(key)
-                if state is None:
-                    state = {}
             before = state.get(rid)
             if before is None and gate is not None and not gate(c):
                 continue  # no state and no match: every evaluator would do nothing
@@ -143,7 +142,7 @@ class RuleEngine:
                 del state[rid]
             if found:
                 findings.extend(found)
-        if dirty and state is not None:
+        if dirty:
             if state:
                 store[key] = state
             elif key in store:

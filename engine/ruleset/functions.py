@@ -98,9 +98,16 @@ def f_diff(a: Any, b: Any) -> Any:
         b = ()
     if not isinstance(b, _COLLECTION):
         return None
+    out = []  # loops, not comprehensions: each of those is a function call (hot path)
     if isinstance(b, frozenset):
-        return [x for x in a if not _hashable_in(x, b)]
-    return [x for x in a if x not in b]
+        for x in a:
+            if not _hashable_in(x, b):
+                out.append(x)
+        return out
+    for x in a:
+        if x not in b:
+            out.append(x)
+    return out
 
 
 def _hashable_in(x: Any, members: frozenset[Any]) -> bool:

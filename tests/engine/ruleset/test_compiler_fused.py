@@ -123,3 +123,20 @@ def test_fused_asset_and_logic_shapes_match_their_parts(
     ]:
         got = compile_text(text)[1](c)
         assert (got is want or got == want) and type(got) is type(want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=VALUES, b=st.one_of(VALUES, st.frozensets(st.integers(0, 3), max_size=3)))
+def test_diff_is_the_items_not_in_the_other(a: Any, b: Any) -> None:
+    if not isinstance(a, list | tuple) or not isinstance(b, list | tuple | frozenset | None):
+        assert fn.f_diff(a, b) is None
+        return
+    others = () if b is None else b
+
+    def absent(x: Any) -> bool:
+        try:
+            return x not in others
+        except TypeError:  # an unhashable item is in no set
+            return True
+
+    assert fn.f_diff(a, b) == [x for x in a if absent(x)]
