@@ -294,7 +294,8 @@ def _route(rule: CompiledRule) -> tuple[CompiledRule, Any, str, bool, Any, float
         first, test = rule.params["steps"][0].fn, rule.test
         gate = first if gate is None else (lambda c: test(c) and first(c))
     ev = rule.evaluator
-    return (rule, ev.step, rule.id, rule.scope == "unit", gate, _delay(rule))
+    step = ev.bind(rule) if ev.bind is not None else ev.step
+    return (rule, step, rule.id, rule.scope == "unit", gate, _delay(rule))
 
 
 def _routed(probe: str, rules: list[CompiledRule]) -> tuple[CompiledRule, ...]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.evaluators.base import Evaluator, Param, State, StepResult
+from engine.evaluators.base import Evaluator, Param, State, StepFn, StepResult
 from engine.ruleset.context import Ctx
 from engine.ruleset.model import NO_GROUP, CompiledRule
 
@@ -105,6 +105,49 @@ def step(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
     return state, ()
 
 
+def bind(rule: CompiledRule) -> StepFn:
+    """``step`` for this rule, parameters held in the closure: the engine's hot path.
+
+    It does only the common case, a warmed-up ungrouped baseline scoring a
+    ``data.<name>`` value that neither fires nor resolves, and hands
+    everything else, untouched, to ``step``.
+    """
+    p = rule.params
+    path: str = p["field"][0]
+    if rule.group_getters or not path.startswith("data.") or path.count(".") != 1:
+        return step
+    data_key, test, self_resolving = path[5:], rule.test, rule.resolve is None
+    alpha, z_limit, min_std, direction = p["alpha"], p["z"], max(p["min_std"], 1e-9), p["direction"]
+    keep, up, down, sqrt = 1.0 - alpha, direction == "up", direction == "down", math.sqrt
+
+    def bound(rule: CompiledRule, state: State, c: Ctx) -> StepResult:
+        if state is None or not test(c):
+            return step(rule, state, c)
+        x = c.data.get(data_key)
+        if type(x) is not float and type(x) is not int:
+            return state, ()
+        g: list[Any] | None = state.get("")
+        if g is None or len(g) > WARM:
+            return step(rule, state, c)
+        mean, var = g[1], g[2]  # [n, mean, var, firing, last]
+        sd = sqrt(var)
+        if sd < min_std:
+            sd = min_std
+        diff = x - mean
+        z = diff / sd
+        score = z if up else -z if down else abs(z)
+        if score >= z_limit or (g[3] and self_resolving):
+            return step(rule, state, c)  # a finding: the general path, from the same state
+        g[0] += 1
+        g[4] = c.ts
+        incr = alpha * diff
+        g[1] = mean + incr
+        g[2] = keep * (var + diff * incr)
+        return state, ()
+
+    return bound
+
+
 def _resolve(rule: CompiledRule, state: dict[str, Any], c: Ctx, why: str) -> StepResult:
     key, group = rule.group_of(c)
     g = state.get(key)
@@ -135,4 +178,5 @@ EVALUATOR = Evaluator(
                            doc="which deviations count"),
     },
     condition_required=False,
+    bind=bind,
 )

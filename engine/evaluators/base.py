@@ -77,6 +77,9 @@ class Evaluator:
     #: ``ts + delay`` (its due is at least the earlier of the one before and that).
     #: ``None``: unknown, the engine works the due time out again after every step.
     delay: Callable[[CompiledRule], float] | None = None
+    #: ``bind(rule)``: a step for that rule alone (its parameters in a closure), which
+    #: the engine calls instead of ``step``; the same results. ``None``: ``step``.
+    bind: Callable[[CompiledRule], StepFn] | None = None
     condition_required: bool = True
     #: Whether ``resolve``/``group_by`` mean something for this type.
     supports_resolve: bool = True

@@ -140,3 +140,22 @@ def test_diff_is_the_items_not_in_the_other(a: Any, b: Any) -> None:
             return True
 
     assert fn.f_diff(a, b) == [x for x in a if absent(x)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(v=VALUES, ok=st.booleans())
+def test_data_in_a_list_and_matches(v: Any, ok: bool) -> None:
+    c = _ctx(v, ok)
+    members = frozenset([1, "a", 2.5])
+
+    def in_set(negate: bool) -> bool:
+        if v is None:
+            return False
+        try:
+            return (v in members) != negate
+        except TypeError:
+            return negate
+
+    assert compile_text('data.title in [1, "a", 2.5]')[1](c) is in_set(False)
+    assert compile_text('data.title not in [1, "a", 2.5]')[1](c) is in_set(True)
+    assert compile_text('data.title matches "(?i)a"')[1](c) is fn.searcher("(?i)a")(v)
