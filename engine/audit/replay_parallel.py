@@ -10,6 +10,7 @@ sealed alerts as canonical JSON. A shared counter drives the progress bar.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
@@ -88,6 +89,10 @@ def replay_parallel(
     job = _Job(counter=counter, **job_args)
     shares = balanced_shares({p: r.size for p, r in job.ranges.items()}, workers)
     _JOB[:] = [job]
+    # Everything the parent holds now is moved out of the collector's reach
+    # before the workers fork: their collections would otherwise walk (and so
+    # copy, page by page) every object they inherited (Python's gc.freeze docs).
+    gc.freeze()
     try:
         with ProcessPoolExecutor(len(shares), mp_context=ctx) as pool:
             futures = [pool.submit(_work, share) for share in shares]
@@ -102,6 +107,7 @@ def replay_parallel(
                     break
             results = [f.result() for f in futures]
     finally:
+        gc.unfreeze()
         _JOB.clear()
     by_partition: dict[int, list[bytes]] = {}
     stats = ReplayStats()
