@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,9 +21,10 @@ from typing import Any
 import httpx
 from common import REPO
 
-from engine.broker.local import KafkaDist, LocalBroker, free_port
+from engine.broker.local import LocalBroker, free_port
 from engine.broker.topics import create_topics
 from engine.inventory.model import Inventory
+from engine.processes import terminate
 from engine.settings import Settings, with_overrides
 
 
@@ -36,10 +36,7 @@ def broker(bootstrap: str | None) -> Iterator[str]:
         return
     settings = Settings.load(env={})
     state = Path(tempfile.mkdtemp(prefix="ssa-bench-kafka-"))
-    b = LocalBroker(
-        dist=KafkaDist(settings.kafka.version, Path(settings.kafka.home)),
-        state_dir=state, port=free_port(), controller_port=free_port(), heap="1g",
-    )  # fmt: skip
+    b = LocalBroker.on_free_ports(settings, state, heap="1g")
     b.start(timeout=180)
     try:
         yield b.bootstrap
@@ -132,13 +129,8 @@ class Worker:
             )
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            terminate([self.proc])
 
     def alive(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

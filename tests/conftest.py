@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.broker.local import KafkaDist, LocalBroker, free_port
+from engine.broker.local import LocalBroker
 from engine.broker.topics import create_topics
 from engine.settings import Settings, with_overrides
 
@@ -35,13 +35,7 @@ def kafka_bootstrap() -> Iterator[str]:
     # Not under pytest's basetemp: a concurrent pytest session prunes old basetemps,
     # and a broker whose log directory vanishes shuts itself down.
     state_dir = Path(tempfile.mkdtemp(prefix="ssa-test-kafka-"))
-    broker = LocalBroker(
-        dist=KafkaDist(settings.kafka.version, Path(settings.kafka.home)),
-        state_dir=state_dir,
-        port=free_port(),
-        controller_port=free_port(),
-        heap="512m",
-    )
+    broker = LocalBroker.on_free_ports(settings, state_dir)
     broker.start(timeout=120)
     try:
         yield broker.bootstrap

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from engine.broker.local import free_port
+from engine.processes import terminate
 from engine.settings import Settings
 from engine.stream.app import control_group
 from engine.stream.evaluator import engine_group
@@ -83,13 +84,8 @@ class EngineProcess:
 
     def stop(self) -> None:
         """SIGTERM (a clean shutdown), SIGKILL after 30 s."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            terminate([self.proc])
 
     def kill(self) -> None:
         """SIGKILL: no flush, no commit, no goodbye."""

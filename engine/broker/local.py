@@ -22,8 +22,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import BrokerError
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -146,6 +150,20 @@ class LocalBroker:
     port: int = 19092
     controller_port: int = 19093
     heap: str = "512m"
+
+    @classmethod
+    def on_free_ports(
+        cls, settings: Settings, state_dir: Path, heap: str = "512m"
+    ) -> LocalBroker:
+        """A throwaway broker of the configured Kafka version on free loopback ports
+        (tests, benchmarks), its data in ``state_dir``."""
+        return cls(
+            dist=KafkaDist(settings.kafka.version, Path(settings.kafka.home)),
+            state_dir=state_dir,
+            port=free_port(),
+            controller_port=free_port(),
+            heap=heap,
+        )
 
     @property
     def bootstrap(self) -> str:

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any
 
 from engine.broker import bootstrap_servers, local_broker
 from engine.broker.topics import create_topics
+from engine.processes import terminate
 from engine.settings import Settings
 
 PUSHING_SYSTEM = "idp"
@@ -180,16 +180,7 @@ def _write_routes(path: Path, webhook_url: str | None) -> Path:
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    for p in children:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for p in children:
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    terminate(children, timeout=20)
 
 
 def _summary(bootstrap: str, settings: Settings, elapsed: float) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ import yaml
 
 from engine.broker.local import free_port
 from engine.errors import SsaError
+from engine.processes import terminate
 from engine.settings import Settings
 
 
@@ -164,14 +164,8 @@ class PrometheusServer:
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the process this object started, then SIGKILL if it lingers."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5.0)
+        if proc is not None:
+            terminate([proc], timeout)
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         """An instant query's result vector (raises ``PrometheusError`` on an error)."""

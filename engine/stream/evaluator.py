@@ -120,8 +120,6 @@ class Evaluator:
         self._failed: BaseException | None = None
         self._consumer: Any = None
         self._producer: Any = None
-        #: Set once partitions are assigned and recovered (tests, readiness).
-        self.ready = asyncio.Event()
         runtime.pipelines_reload = self.reload
 
     # -- running ------------------------------------------------------------
@@ -435,7 +433,6 @@ class Evaluator:
             self._owned.clear()
             self._unrecovered.clear()
             self.partitions.clear()
-            self.ready.clear()
 
     async def _assigned(self, assigned: set[Any]) -> None:
         """Pause the new partitions; the consuming loop recovers their state, then resumes.
@@ -465,7 +462,6 @@ class Evaluator:
                 self.runtime,
             )
         self._consumer.resume(*tps)
-        self.ready.set()
         log.info(
             "engine partitions %s assigned and recovered in %.1fs",
             numbers,

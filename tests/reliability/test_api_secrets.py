@@ -20,7 +20,6 @@ An engine configured without a token refuses every mutation (403).
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from kafka import KafkaProducer
 
 from engine.broker.local import free_port
 from engine.events import Observation
+from engine.processes import terminate
 from engine.settings import Settings
 from tests.conftest import REPO
 from tests.reliability.engineproc import EngineProc
@@ -125,15 +125,7 @@ class Processes:
             _wait_http(f"http://127.0.0.1:{port}/metrics")
 
     def stop(self) -> None:
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        terminate(self.procs.values())
         self.engine.stop()
 
     def pids(self) -> dict[str, int]:

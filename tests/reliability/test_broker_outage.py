@@ -18,7 +18,6 @@ again on the same ports and data dir. Then:
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -31,9 +30,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.broker.local import KafkaDist, LocalBroker, free_port
+from engine.broker.local import LocalBroker, free_port
 from engine.broker.topics import create_topics
 from engine.events import Observation
+from engine.processes import terminate
 from engine.settings import Settings, with_overrides
 from tests.conftest import REPO
 from tests.kafkautil import read_topic
@@ -49,13 +49,7 @@ OUTAGE_S = 30.0
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[LocalBroker]:
     base = Settings.load(env={})
-    b = LocalBroker(
-        dist=KafkaDist(base.kafka.version, Path(base.kafka.home)),
-        state_dir=tmp_path / "kafka",
-        port=free_port(),
-        controller_port=free_port(),
-        heap="512m",
-    )
+    b = LocalBroker.on_free_ports(base, tmp_path / "kafka")
     b.state_dir.mkdir()
     b.start(timeout=120)
     try:
@@ -120,13 +114,7 @@ class CollectorProc:
         raise AssertionError(f"{name} = {got}, never {value}:\n{self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate([self.proc])
 
 
 def test_broker_outage(broker: LocalBroker, tmp_path: Path) -> None:
