@@ -113,7 +113,12 @@ class Publisher:
         if self._thread is not None:
             self._thread.join(max(0.1, deadline - time.monotonic()) + 5)
         if self._producer is not None:
-            self._producer.close(timeout=2)
+            from kafka.errors import KafkaError
+
+            try:
+                self._producer.close(timeout=2)
+            except KafkaError as e:  # its final flush timed out: say what is left, below
+                log.error("Kafka producer did not close cleanly: %s", e)
             self._producer = None
         if self._buffer or self.inflight:
             log.error("publisher stopped with %d observations undelivered",
